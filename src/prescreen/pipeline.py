@@ -1,0 +1,255 @@
+"""screen(): one submission through the whole pipeline, top to bottom.
+
+bundle -> text with provenance -> deterministic checks -> chunks -> index -> evidence per detail
+       -> draft -> verify -> report
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from prescreen import checks
+from prescreen.bundle import Bundle, open_bundle
+from prescreen.chunking import chunk_sources
+from prescreen.drafting import Drafter, ExtractiveDrafter, relevance
+from prescreen.errors import BundleError, ExtractionError, RubricError
+from prescreen.extract import extract_source
+from prescreen.index import EvidenceIndex, IndexStats
+from prescreen.locators import parse_locator
+from prescreen.models import Chunk, Detail, ManifestIssue, Rubric, Source
+from prescreen.report import DetailFinding, PartResult, Problem, Report, SelfAnalysisIssue
+from prescreen.retrieve import Candidate, Retriever, detail_query
+from prescreen.rubrics import RubricLibrary
+from prescreen.settings import Settings
+from prescreen.verify import verify_findings
+
+EXTRACTOR_VERSION = "1"
+PLACE_RELEVANT_AT = 0.3
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Screening:
+    """The report, and what the review interface needs to show the evidence behind it."""
+
+    report: Report
+    bundle: Bundle | None = None
+    rubric: Rubric | None = None
+    sources: dict[str, Source] = field(default_factory=dict)
+    chunks: list[Chunk] = field(default_factory=list)
+    evidence: dict[str, list[Candidate]] = field(default_factory=dict)
+    index_stats: IndexStats = field(default_factory=IndexStats)
+
+
+class Screener:
+    """Screens bundles. The embedder, the index and the drafter are passed in; defaults come from settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embeddings | None = None,
+        index: EvidenceIndex | None = None,
+        drafter: Drafter | None = None,
+        rubrics: RubricLibrary | None = None,
+    ):
+        from prescreen.embeddings import make_embedder
+
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.index = index or EvidenceIndex.from_settings(settings, self.embedder)
+        self.drafter = drafter or ExtractiveDrafter()
+        self.rubrics = rubrics or RubricLibrary(settings.rubrics_dir)
+
+    def screen(self, path: Path, progress: Progress = lambda step: None) -> Screening:
+        progress("opening the bundle")
+        try:
+            bundle = open_bundle(path, self._workdir(), self.settings.limits)
+            rubric = self.rubrics.get(bundle.manifest.credential)
+        except (BundleError, RubricError) as exc:
+            return Screening(report=self.unscreenable(path, exc))
+        return _Run(self, bundle, rubric, progress).run()
+
+    def unscreenable(self, path: Path, exc: Exception) -> Report:
+        return Report(
+            submission_id=path.stem, credential="", rubric_version="", drafter=self.drafter.name,
+            readiness="unscreenable", message=str(exc),
+        )
+
+    def _workdir(self) -> Path:
+        workdir = self.settings.data_dir / "work"
+        workdir.mkdir(parents=True, exist_ok=True)
+        return workdir
+
+
+class _Run:
+    """One screening of one bundle; each method is one step of the pipeline."""
+
+    def __init__(self, screener: Screener, bundle: Bundle, rubric: Rubric, progress: Progress):
+        self.s = screener
+        self.bundle = bundle
+        self.manifest = bundle.manifest
+        self.rubric = rubric
+        self.progress = progress
+        self.problems: list[Problem] = []
+        self.unreadable: dict[str, str] = {}
+        self.sources: dict[str, Source] = {}
+
+    def run(self) -> Screening:
+        issues = self.manifest.issues + rubric_issues(self.rubric, self.manifest)
+        self.progress("reading the files")
+        sources = self.sources = self.extract_all()
+        parts = checks.part_results(self.rubric, self.manifest, self.part_texts(sources))
+        self.problems += checks.suspicious_instructions(list(sources.values()))
+        self.progress("indexing")
+        chunks = chunk_sources(list(sources.values()), self.manifest.submission_id, self.s.settings.chunking)
+        stats = self.s.index.add(self.manifest.submission_id, chunks)
+        self.progress("retrieving evidence")
+        vectors = dict(zip((d.id for d in self.rubric.details), self.s.index.embed_queries(
+            [detail_query(d) for d in self.rubric.details])))
+        evidence = self.retrieve(chunks, vectors)
+        sa_issues = self.check_self_analysis(sources, chunks, vectors)
+        self.progress("drafting findings")
+        findings = verify_findings(self.s.drafter.draft(self.rubric, evidence, sources), sources)
+        report = self.report(parts, findings, sa_issues, issues)
+        return Screening(report, self.bundle, self.rubric, sources, chunks, evidence, stats)
+
+    # -- text with provenance
+
+    def extract_all(self) -> dict[str, Source]:
+        wanted = [(a.id, a.file, a.title, "artifact") for a in self.manifest.artifacts]
+        wanted += [(pid, file, pid, "part") for pid, file in self.manifest.parts.items()]
+        sources = {}
+        for source_id, relpath, title, role in wanted:
+            try:
+                sources[source_id] = self.extract(relpath, source_id, title, role)
+            except ExtractionError as exc:
+                self.problems.append(Problem(file=relpath, kind=exc.kind, message=str(exc)))
+                self.unreadable[source_id] = str(exc)
+                continue
+            for page in sources[source_id].blank_pages:
+                self.problems.append(Problem(
+                    file=relpath, kind="no_text", where=f"p. {page}",
+                    message=f"page {page} has no text layer (scanned?): run OCR so its evidence can be read",
+                ))
+        return sources
+
+    def extract(self, relpath: str, source_id: str, title: str, role: str) -> Source:
+        """Extraction, cached by the file's content hash: an unchanged file is parsed once."""
+        limits = self.s.settings.limits
+        path = self.bundle.root / relpath
+        cache = _cache_path(self.s.settings.data_dir, path, limits.max_file_mb)
+        identity = {"id": source_id, "title": title, "role": role, "file": relpath}
+        if cache and cache.exists():
+            return Source.model_validate({**json.loads(cache.read_text()), **identity})
+        source = extract_source(self.bundle.root, relpath, source_id=source_id, title=title, role=role, limits=limits)
+        if cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(source.model_dump_json(exclude=set(identity)))
+        return source
+
+    def part_texts(self, sources: dict[str, Source]) -> dict[str, str | None]:
+        return {pid: checks.part_text(self.bundle.root, sources.get(pid)) for pid in self.manifest.parts}
+
+    # -- evidence per detail
+
+    def retrieve(self, chunks: list[Chunk], vectors: dict[str, list[float]]) -> dict[str, list[Candidate]]:
+        retriever = Retriever(self.manifest.submission_id, chunks, self.s.index, self.s.settings.retrieval)
+        chunk_vectors = self.s.index.vectors([c.id for c in chunks])
+        evidence = {}
+        for detail in self.rubric.details:
+            found = retriever.candidates(detail, vectors[detail.id])
+            pointed = self.pointed_chunks(detail, chunks, {c.chunk.id for c in found})
+            found += [
+                Candidate(chunk=c, similarity=cosine(vectors[detail.id], chunk_vectors[c.id]), pointed_by_earner=True)
+                for c in pointed if c.id in chunk_vectors
+            ]
+            evidence[detail.id] = found
+        return evidence
+
+    def pointed_chunks(self, detail: Detail, chunks: list[Chunk], have: set[str]) -> list[Chunk]:
+        """Chunks at the places the earner's self-analysis points to for this detail."""
+        out = []
+        for entry in (e for e in self.manifest.self_analysis if e.detail == detail.id):
+            for ref in entry.evidence:
+                source = self.sources.get(ref.artifact)
+                try:
+                    locator = parse_locator(ref.locator or "")
+                except ValueError:
+                    continue
+                if source is not None:
+                    out += [c for c in checks.chunks_at(chunks, source, locator) if c.id not in have]
+        return list({c.id: c for c in out}.values())
+
+    def check_self_analysis(self, sources, chunks, vectors) -> list[SelfAnalysisIssue]:
+        chunk_vectors = self.s.index.vectors([c.id for c in chunks])
+
+        def relevant(detail: Detail, at: list[Chunk]) -> bool:
+            return any(
+                relevance(detail, c.text, cosine(vectors[detail.id], chunk_vectors.get(c.id))) >= PLACE_RELEVANT_AT
+                for c in at
+            )
+
+        checker = checks.SelfAnalysisChecker(self.manifest, sources, self.unreadable, chunks, relevant)
+        return checker.check(self.rubric)
+
+    # -- report
+
+    def report(self, parts: list[PartResult], findings: list[DetailFinding], sa_issues, issues) -> Report:
+        ready = (
+            not any(p.shortfall for p in parts)
+            and all(f.status == "evidenced" for f in findings)
+            and not sa_issues and not self.problems and not issues
+        )
+        return Report(
+            submission_id=self.manifest.submission_id, credential=self.rubric.id,
+            rubric_version=self.rubric.version, rubric_title=self.rubric.title, attempt=self.manifest.attempt,
+            drafter=self.s.drafter.name, readiness="ready" if ready else "not_ready",
+            parts=parts, details=findings, self_analysis_issues=sa_issues, problems=self.problems,
+            citations_dropped=sum(f.citations_dropped for f in findings), manifest_issues=issues,
+        )
+
+
+def rubric_issues(rubric: Rubric, manifest) -> list[ManifestIssue]:
+    """Manifest entries that name parts or details the rubric does not have."""
+    part_ids = {p.id for p in rubric.text_parts}
+    detail_ids = {d.id for d in rubric.details}
+    issues = [
+        ManifestIssue(location=f"parts.{key}", message=f"{rubric.id} has no text part {key!r} (it has: {', '.join(sorted(part_ids))})")
+        for key in manifest.parts if key not in part_ids
+    ]
+    issues += [
+        ManifestIssue(location=f"parts.{pid}", message=f"part {pid!r} is missing: the rubric requires it")
+        for pid in sorted(part_ids - manifest.parts.keys())
+    ]
+    issues += [
+        ManifestIssue(location=f"self_analysis[{i}].detail", message=f"{entry.detail!r} is not a detail of {rubric.id}")
+        for i, entry in enumerate(manifest.self_analysis) if entry.detail not in detail_ids
+    ]
+    return issues
+
+
+def cosine(a: list[float] | None, b: list[float] | None) -> float:
+    if a is None or b is None:
+        return 0.0
+    va, vb = np.asarray(a), np.asarray(b)
+    norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb / norm) if norm else 0.0
+
+
+def _cache_path(data_dir: Path, path: Path, max_mb: float) -> Path | None:
+    """Where the extraction of this file's bytes is cached; None when the file cannot or should not be hashed."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > max_mb * 1024 * 1024:
+            return None
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return data_dir / "extract-cache" / f"{digest}-{path.suffix.lower().lstrip('.')}-v{EXTRACTOR_VERSION}.json"

@@ -1,0 +1,88 @@
+"""All configuration in one object, read once at the edge (CLI, app) and passed in explicitly.
+
+Environment variables use the prefix PRESCREEN_ and one underscore between group and field:
+PRESCREEN_DATA_DIR, PRESCREEN_EMBEDDING_PROVIDER, PRESCREEN_INDEX_CHROMA_HOST, PRESCREEN_LLM_BASE_URL ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmbeddingSettings(BaseModel):
+    provider: Literal["local", "openai"] = Field(
+        "local", description="`local`: the packaged all-MiniLM-L6-v2 on the CPU; `openai`: the OpenAI API."
+    )
+    model: str | None = Field(None, description="Defaults to all-MiniLM-L6-v2 (local) or text-embedding-3-small.")
+    batch_size: int = Field(32, ge=1)
+
+    @property
+    def model_name(self) -> str:
+        if self.model:
+            return self.model
+        return LOCAL_EMBEDDING_MODEL if self.provider == "local" else "text-embedding-3-small"
+
+
+class ChunkingSettings(BaseModel):
+    size: int = Field(900, ge=100, description="Characters per chunk.")
+    overlap: int = Field(120, ge=0)
+
+
+class IndexSettings(BaseModel):
+    chroma_host: str | None = Field(None, description="A Chroma server (`chroma run`); unset: embedded, on disk.")
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+
+
+class RetrievalSettings(BaseModel):
+    candidates: int = Field(20, ge=1, description="How many chunks each ranking (lexical, vector) proposes.")
+    top_k: int = Field(6, ge=1, description="Chunks kept per detail after fusion.")
+
+
+class LimitSettings(BaseModel):
+    max_file_mb: float = Field(25, gt=0, description="Larger files are reported as too_large and skipped.")
+    max_zip_entries: int = Field(500, ge=1)
+    max_zip_total_mb: float = Field(300, gt=0, description="Uncompressed size of a whole zip.")
+    max_zip_ratio: float = Field(100, gt=1, description="Largest compression ratio allowed for one entry.")
+
+
+class LLMSettings(BaseModel):
+    base_url: str | None = Field(None, description="An OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama).")
+    model: str = "gpt-4o-mini"
+    temperature: float = 0.0
+    timeout: float = 60.0
+    max_concurrency: int = 4
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PRESCREEN_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("prescreen")))
+    rubrics_dir: Path | None = Field(None, description="Extra rubrics; the shipped ones are always available.")
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("PRESCREEN_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    def index_name(self) -> str:
+        """Chroma collection name: changes whenever the vectors would, so stale vectors are never reused."""
+        key = f"{self.embedding.provider}|{self.embedding.model_name}|{self.chunking.size}|{self.chunking.overlap}"
+        return "chunks-" + hashlib.sha256(key.encode()).hexdigest()[:16]
