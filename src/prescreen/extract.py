@@ -1,0 +1,373 @@
+"""Turn one file of a bundle into text with provenance: PDF pages, paragraphs, transcript cues.
+
+Every failure is an ExtractionError whose `kind` is one of the report's problem kinds and whose
+message tells the earner what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import docx
+import webvtt
+from docx.document import Document as DocxDocument
+from docx.table import Table, _Row
+from docx.text.paragraph import Paragraph
+from pydantic import BaseModel, Field
+from pypdf import PdfReader
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+from prescreen.bundle import resolve_member
+from prescreen.errors import BundleError, ExtractionError
+from prescreen.models import Segment, Source, SourceKind
+from prescreen.settings import LimitSettings
+
+MIB = 1024 * 1024
+KINDS: dict[str, SourceKind] = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".md": "text",
+    ".txt": "text",
+    ".vtt": "transcript",
+    ".srt": "transcript",
+}
+_HINTS = {
+    "save it as .docx or export it as PDF": (".doc", ".docm", ".rtf", ".odt", ".pages", ".wpd"),
+    "export it as PDF": (".ppt", ".pptx", ".key", ".odp", ".xls", ".xlsx", ".numbers", ".ods", ".htm", ".html", ".epub"),
+    "upload a transcript (.vtt or .srt) of the recording instead": (
+        ".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".wmv",
+        ".mp3", ".m4a", ".wav", ".aac", ".ogg", ".flac", ".wma",
+    ),
+    "export it as PDF with a text layer (run OCR on a scan)": (
+        ".png", ".jpg", ".jpeg", ".gif", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".webp",
+    ),
+    "unzip it and list the files it holds": (".zip",),
+}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class Extracted(BaseModel):
+    """What a reader returns: the fields of Source that depend on the file's content."""
+
+    segments: list[Segment]
+    page_count: int | None = None
+    blank_pages: list[int] = Field(default_factory=list)
+
+
+def extract_source(
+    root: Path,
+    relpath: str,
+    *,
+    source_id: str,
+    title: str,
+    role: Literal["artifact", "part"],
+    limits: LimitSettings,
+) -> Source:
+    """Read `relpath` (relative to the bundle root) as text; ExtractionError if it cannot be read."""
+    path = _locate(root, relpath, limits)
+    suffix = path.suffix.lower()
+    extracted = _READERS[suffix](path, limits)
+    if not any(s.text.strip() for s in extracted.segments):
+        raise ExtractionError("no_text", "the file holds no text: check that it is the right file")
+    return Source(
+        id=source_id,
+        file=relpath,
+        title=title,
+        role=role,
+        kind=KINDS[suffix],
+        segments=extracted.segments,
+        page_count=extracted.page_count,
+        blank_pages=extracted.blank_pages,
+    )
+
+
+def _locate(root: Path, relpath: str, limits: LimitSettings) -> Path:
+    """The file on disk, checked for place, type and size before anything reads it."""
+    try:
+        path = resolve_member(root, relpath)
+    except BundleError as exc:
+        raise ExtractionError("unreadable", f"path leaves the bundle: {exc}") from None
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "is not in the bundle"
+        raise ExtractionError("missing_file", f"{relpath} {what}: check the path in submission.yaml")
+    if path.suffix.lower() not in KINDS:
+        raise ExtractionError("unsupported_type", _unsupported_message(path.suffix.lower()))
+    size = path.stat().st_size
+    if size > limits.max_file_mb * MIB:
+        raise ExtractionError(
+            "too_large",
+            f"the file is {_size(size)}, more than the limit of {_size(limits.max_file_mb * MIB)}: "
+            "make it smaller (split it, or compress its images) and upload it again",
+        )
+    if size == 0:
+        raise ExtractionError("no_text", "the file is empty: upload it again")
+    return path
+
+
+def _unsupported_message(suffix: str) -> str:
+    hint = next((h for h, suffixes in _HINTS.items() if suffix in suffixes), "convert it to a supported type")
+    what = f"{suffix} files are" if suffix else "a file without an extension is"
+    return f"{what} not supported: {hint} (supported: {', '.join(KINDS)})"
+
+
+def _size(n: float) -> str:
+    return f"{n / MIB:.1f} MB" if n >= MIB / 10 else f"{n / 1024:.1f} KB"
+
+
+def _tidy(text: str) -> str:
+    """Strip trailing spaces from every line (and the text's trailing blank lines); keep line breaks."""
+    return re.sub(r"[^\S\n]+(?=\n|$)", "", text).rstrip("\n")
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def _read_pdf(path: Path, limits: LimitSettings) -> Extracted:
+    data = path.read_bytes()
+    if b"%PDF-" not in data[:1024]:
+        raise ExtractionError("unreadable", "the file is not a PDF although it is named .pdf: export it as PDF again")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        _unlock(reader)
+        return _pdf_pages(reader)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds on malformed files: this is the boundary
+        raise ExtractionError(
+            "unreadable", f"the PDF is damaged and cannot be read ({exc}): export or download it again"
+        ) from exc
+
+
+def _unlock(reader: PdfReader) -> None:
+    """Open a PDF protected only by an owner password (no password to read); refuse one that needs one."""
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise ExtractionError("unreadable", "the PDF is encrypted: remove the password and upload it again")
+
+
+def _pdf_pages(reader: PdfReader) -> Extracted:
+    labels = _page_labels(reader)
+    segments, scanned = [], []
+    for number, page in enumerate(reader.pages, start=1):
+        text = _tidy(page.extract_text() or "")
+        if not text.strip() and len(page.images) > 0:
+            scanned.append(number)
+        segments.append(Segment(text=text, page=number, page_label=labels[number - 1] if labels else None))
+    if not any(s.text.strip() for s in segments):
+        fix = "it looks scanned: run OCR on it" if scanned else "export it again from the program that made it"
+        raise ExtractionError("no_text", f"the PDF has no text layer; {fix}, and upload it again")
+    return Extracted(segments=segments, page_count=len(segments), blank_pages=scanned)
+
+
+def _page_labels(reader: PdfReader) -> list[str] | None:
+    """The printed page labels, or None when the PDF defines none (labels are just 1, 2, 3 ...)."""
+    labels = list(reader.page_labels)
+    plain = [str(n) for n in range(1, len(labels) + 1)]
+    return None if labels == plain else labels
+
+
+# ---------------------------------------------------------------- DOCX
+
+Block = tuple[Literal["heading", "para"], str]
+
+
+def _read_docx(path: Path, limits: LimitSettings) -> Extracted:
+    with path.open("rb") as f:
+        if f.read(len(_OLE_MAGIC)) == _OLE_MAGIC:
+            raise ExtractionError(
+                "unreadable",
+                "the Word file is encrypted, or is an old .doc renamed: remove the password, "
+                "save it as .docx and upload it again",
+            )
+    _check_package_size(path, limits)
+    try:
+        blocks = list(_docx_blocks(docx.Document(str(path))))
+    except Exception as exc:  # python-docx, lxml and zipfile errors on a damaged file: this is the boundary
+        raise ExtractionError(
+            "unreadable", f"the Word file is damaged or not a .docx ({exc}): save it again as .docx or export it as PDF"
+        ) from exc
+    return Extracted(segments=_number_paragraphs(blocks))
+
+
+def _check_package_size(path: Path, limits: LimitSettings) -> None:
+    """A .docx is a zip: refuse one that would unpack to more than a whole bundle may."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            total = sum(info.file_size for info in package.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ExtractionError(
+            "unreadable", f"the file is not a valid .docx ({exc}): save it again as .docx or export it as PDF"
+        ) from exc
+    if total > limits.max_zip_total_mb * MIB:
+        raise ExtractionError("too_large", f"the Word file unpacks to {_size(total)}: export it as PDF")
+
+
+def _docx_blocks(document: DocxDocument) -> Iterator[Block]:
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            yield from (("para", _row_text(row)) for row in item.rows)
+        elif isinstance(item, Paragraph):
+            yield ("heading" if _is_heading(item) else "para", item.text)
+
+
+def _is_heading(paragraph: Paragraph) -> bool:
+    style = paragraph.style
+    names = (style.name or "", style.style_id or "") if style is not None else ()
+    return any(name.startswith(("Heading", "Title")) for name in names)
+
+
+def _row_text(row: _Row) -> str:
+    """A table row as one line: its cells' texts joined with ' | ', merged cells once."""
+    seen, texts = set(), []
+    for cell in row.cells:
+        if id(cell._tc) in seen or cell._tc.getparent() is not row._tr:  # a span, or a vertical merge
+            continue
+        seen.add(id(cell._tc))
+        if text := " ".join(cell.text.split()):
+            texts.append(text)
+    return " | ".join(texts)
+
+
+def _number_paragraphs(blocks: Iterable[Block]) -> list[Segment]:
+    """Number the non-empty paragraphs 1, 2, 3 ...; a heading names the section of those after it."""
+    segments: list[Segment] = []
+    section = None
+    for kind, raw in blocks:
+        text = _tidy(raw).strip()
+        if kind == "heading":
+            section = text or None
+        elif text:
+            segments.append(Segment(text=text, paragraph=len(segments) + 1, section=section))
+    return segments
+
+
+# ---------------------------------------------------------------- Markdown and plain text
+
+
+def _read_plain(path: Path, limits: LimitSettings) -> Extracted:
+    return Extracted(segments=_number_paragraphs(("para", b) for b in _split_blocks(read_text(path))))
+
+
+def _read_markdown(path: Path, limits: LimitSettings) -> Extracted:
+    blocks = (block for chunk in _split_blocks(read_text(path)) for block in _markdown_blocks(chunk))
+    return Extracted(segments=_number_paragraphs(blocks))
+
+
+def read_text(path: Path) -> str:
+    """The file's text, as the extractor reads it: UTF-8 (with or without a BOM), UTF-16 with a BOM,
+    else Windows-1252; line ends made `\\n`. ExtractionError("unreadable") for binary or undecodable data."""
+    data = path.read_bytes()
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\x00" in data and not utf16:
+        raise ExtractionError("unreadable", "the file holds binary data, not text: check that it is the right file")
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError:
+            continue
+    raise ExtractionError("unreadable", "the text cannot be decoded: save it as UTF-8 and upload it again")
+
+
+_decode = read_text  # the old private name, still imported by checks.py
+
+
+def _split_blocks(text: str) -> list[str]:
+    """Blocks of lines separated by blank lines."""
+    return [block for block in re.split(r"\n[^\S\n]*\n", text) if block.strip()]
+
+
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_SKIP = re.compile(r"^ {0,3}(?:(?:[-*_][ \t]*){3,}|`{3,}.*|~{3,}.*|\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?)$")
+_MARKUP: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"<!--.*?-->"), ""),
+    (re.compile(r"^[ \t]*(?:>[ \t]?)+"), ""),  # quote markers
+    (re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?"), ""),  # list markers, task boxes
+    (re.compile(r"^[ \t]*\|(.*?)\|?[ \t]*$"), r"\1"),  # a table row's outer pipes
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
+    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # autolinks
+    (re.compile(r"(`+)(.+?)\1"), r"\2"),  # inline code
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1"),
+    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"\1"),
+    (re.compile(r"\*(?=\S)(.+?)(?<=\S)\*"), r"\1"),
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+]
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|~])")
+_HIDDEN = re.compile("[\ue000-\ue0ff]")
+
+
+def _markdown_blocks(chunk: str) -> Iterator[Block]:
+    """One blank-line-separated chunk as its headings (ATX `#` or underlined) and paragraphs."""
+    lines: list[str] = []
+    for line in chunk.split("\n"):
+        heading = _HEADING.match(line)
+        if heading or (lines and _SETEXT.match(line)):
+            if heading and lines:
+                yield ("para", "\n".join(lines))
+            yield ("heading", strip_markup(heading.group(2) or "") if heading else " ".join(lines))
+            lines = []
+        elif not _SKIP.match(line):
+            lines.append(strip_markup(line))
+    if lines:
+        yield ("para", "\n".join(lines))
+
+
+def strip_markup(line: str) -> str:
+    """One line of Markdown as plain words and punctuation: list and quote markers, emphasis, links removed."""
+    line = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), line)  # hide `\*` from the patterns
+    for pattern, replacement in _MARKUP:
+        line = pattern.sub(replacement, line)
+    return _HIDDEN.sub(lambda m: chr(ord(m.group()) - 0xE000), line).strip()
+
+
+# ---------------------------------------------------------------- transcripts
+
+
+def _read_vtt(path: Path, limits: LimitSettings) -> Extracted:
+    return _read_transcript(path, "vtt")
+
+
+def _read_srt(path: Path, limits: LimitSettings) -> Extracted:
+    return _read_transcript(path, "srt")
+
+
+def _read_transcript(path: Path, fmt: Literal["vtt", "srt"]) -> Extracted:
+    text = read_text(path)
+    try:
+        captions = webvtt.from_buffer([text], format=fmt).captions
+    except (MalformedFileError, MalformedCaptionError, ValueError) as exc:
+        raise ExtractionError(
+            "unreadable", f"the transcript is not valid .{fmt} ({exc}): export it again as .vtt or .srt"
+        ) from exc
+    segments = [
+        Segment(text=words, start=c.start_time.in_milliseconds() / 1000, end=c.end_time.in_milliseconds() / 1000)
+        for c in captions
+        if (words := _cue_text(c.text))
+    ]
+    if not segments:
+        raise ExtractionError("no_text", "the transcript holds no cues with text: export it again")
+    return Extracted(segments=segments)
+
+
+def _cue_text(text: str) -> str:
+    """A cue's words on one line: tags (already removed by webvtt), SRT {\\an8} tags and entities resolved."""
+    text = html.unescape(re.sub(r"\{\\[^}]*\}", "", text))
+    return " ".join(text.split())
+
+
+_READERS: dict[str, Callable[[Path, LimitSettings], Extracted]] = {
+    ".pdf": _read_pdf,
+    ".docx": _read_docx,
+    ".md": _read_markdown,
+    ".txt": _read_plain,
+    ".vtt": _read_vtt,
+    ".srt": _read_srt,
+}
