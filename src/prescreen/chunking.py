@@ -80,6 +80,7 @@ def _make_chunk(source: Source, segs: list[Segment], text: str, start: int, end:
         end=last.end,
         char_start=start,
         char_end=end,
+        heading=" / ".join(dict.fromkeys(h for h in [source.title, *(s.section for s in segs)] if h)),
     )
-    key = f"{submission_id}\x1f{source.id}\x1f{chunk.where}\x1f{start}\x1f{text}"
+    key = f"{submission_id}\x1f{source.id}\x1f{chunk.where}\x1f{start}\x1f{chunk.embed_text}"
     return chunk.model_copy(update={"id": hashlib.sha256(key.encode()).hexdigest()[:32]})

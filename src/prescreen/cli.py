@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ class _Group(click.Group):
 @click.version_option(package_name="prescreen")
 def main() -> None:
     """Pre-screen micro-credential submissions before human assessors review them."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged PDFs are reported as problems, not log noise
 
 
 @main.command()
@@ -131,3 +133,7 @@ def schema() -> None:
     from prescreen.report import json_schema
 
     click.echo(json_schema())
+
+
+if __name__ == "__main__":
+    main()

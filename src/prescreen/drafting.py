@@ -81,7 +81,12 @@ _PAST_ACTION = re.compile(
     r"taught|grew|fell|rose|cut|drew|saw|told|sat|shared|did|got|put|set up|kept|went)\b",
     re.I,
 )
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\s*%|\b\d{1,4}\b")
+_SPECIFIC = re.compile(  # what makes a plan concrete: numbers, dates, frequencies, owners
+    r"\b\d+(?:[.,]\d+)?\s*%|\b\d{1,4}\b|\b(?:daily|weekly|monthly|quarterly|annually|biweekly|every|each|"
+    r"twice|once|responsible|owner|lead|January|February|March|April|May|June|July|August|September|October|"
+    r"November|December)\b",
+    re.I,
+)
 _PLAN = re.compile(
     r"\b(?:will|plan(?:s|ning)? to|intend(?:s|ed)? to|hope(?:s|d)? to|hoping|would like|want(?:s)? to|"
     r"next (?:year|fall|spring|semester|school year)|going to|aim(?:s)? to|should|could|might|someday|"
@@ -95,13 +100,14 @@ _NEGATED = re.compile(
 )
 
 
-def describe_sentence(detail: Detail, citation: Citation, role: str, similarity: float) -> Sentence:
+def describe_sentence(detail: Detail, citation: Citation, role: str, similarity: float, context: str = "") -> Sentence:
+    """What a sentence looks like; `context` (its section heading) counts toward relevance, never as a quote."""
     text = citation.quote
     return Sentence(
         citation=citation,
         role=role,
-        relevance=relevance(detail, text, similarity),
-        concrete=bool(_PAST_ACTION.search(text)) or (detail.evidence == "plan" and bool(_NUMBER.search(text))),
+        relevance=relevance(detail, f"{context}\n{text}", similarity),
+        concrete=bool(_PAST_ACTION.search(text)) or (detail.evidence == "plan" and bool(_SPECIFIC.search(text))),
         plan=bool(_PLAN.search(text)) and detail.evidence == "action",
         negated=bool(_NEGATED.search(text)),
     )
@@ -182,10 +188,17 @@ class ExtractiveDrafter:
                 if key in seen or is_instruction(citation.quote) or len(citation.quote.split()) < 4:
                     continue
                 seen.add(key)
-                sentence = describe_sentence(detail, citation, source.role, candidate.similarity + boost)
+                context = _section_of(source, citation)
+                sentence = describe_sentence(detail, citation, source.role, candidate.similarity + boost, context)
                 if sentence.relevance >= self.relevant_at:
                     out.append(sentence)
         return sorted(out, key=lambda s: s.relevance, reverse=True)
+
+
+def _section_of(source: Source, citation: Citation) -> str:
+    if citation.paragraph is None:
+        return ""
+    return next((s.section or "" for s in source.segments if s.paragraph == citation.paragraph), "")
 
 
 def _finding(detail: Detail, status: str, sentences: list[Sentence], confidence: float, rationale: str) -> DetailFinding:

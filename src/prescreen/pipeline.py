@@ -193,7 +193,7 @@ class _Run:
 
         def relevant(detail: Detail, at: list[Chunk]) -> bool:
             return any(
-                relevance(detail, c.text, cosine(vectors[detail.id], chunk_vectors.get(c.id))) >= PLACE_RELEVANT_AT
+                relevance(detail, c.embed_text, cosine(vectors[detail.id], chunk_vectors.get(c.id))) >= PLACE_RELEVANT_AT
                 for c in at
             )
 

@@ -41,7 +41,7 @@ class Retriever:
         self.settings = settings
         self.bm25 = bm25s.BM25()
         if chunks:
-            self.bm25.index([stems(c.text) or ["_"] for c in chunks], show_progress=False)
+            self.bm25.index([stems(c.embed_text) or ["_"] for c in chunks], show_progress=False)
 
     def lexical_scores(self, query: str) -> dict[str, float]:
         if not self.chunks:

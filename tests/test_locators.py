@@ -1,0 +1,42 @@
+import pytest
+
+from prescreen.locators import describe, parse_locator, seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "first", "last"),
+    [
+        ("p. 2", "page", 2, 2),
+        ("p.2", "page", 2, 2),
+        ("page 7", "page", 7, 7),
+        ("pp. 2-3", "page", 2, 3),
+        ("pages 4 – 6", "page", 4, 6),
+        ("para. 12", "paragraph", 12, 12),
+        ("paras. 3-5", "paragraph", 3, 5),
+        ("00:04:10", "time", 250, 250),
+        ("4:10", "time", 250, 250),
+        ("00:04:10-00:05:00", "time", 250, 300),
+        ("01:00:00.5", "time", 3600.5, 3600.5),
+    ],
+)
+def test_parse_locator(text, kind, first, last):
+    loc = parse_locator(text)
+    assert (loc.kind, loc.first, loc.last) == (kind, first, last)
+
+
+def test_section_locator_keeps_heading_text():
+    loc = parse_locator("§ Monitoring and review")
+    assert loc.kind == "section" and loc.section == "Monitoring and review"
+
+
+@pytest.mark.parametrize("text", ["around the middle", "", "p. x", "pp. 5-2", "slide 4"])
+def test_unreadable_locators_raise(text):
+    with pytest.raises(ValueError):
+        parse_locator(text)
+
+
+def test_describe_and_seconds():
+    assert describe(page=3) == "p. 3"
+    assert describe(paragraph_start=2, paragraph_end=4) == "paras. 2-4"
+    assert describe(start=65, end=100) == "00:01:05-00:01:40"
+    assert seconds("1:02:03,5") == 3723.5
