@@ -51,10 +51,13 @@ def evaluate(labels: dict, screening: Screening) -> dict:
         "status_agreement": sum(predicted.get(d) == s for d, s in truth.items()) / len(truth),
         "disagreements": {d: (s, predicted.get(d)) for d, s in truth.items() if predicted.get(d) != s},
         "readiness": (report.readiness, labels.get("readiness")),
+        "_counts": {"tp": tp, "predicted": sum(predicted.get(d) in GAP for d in truth),
+                    "gaps": sum(truth[d] in GAP for d in truth)},
     }
 
 
 def main(paths: list[Path]) -> None:
+    totals = {"tp": 0, "predicted": 0, "gaps": 0}
     with tempfile.TemporaryDirectory() as tmp:
         screener = Screener(Settings(data_dir=Path(tmp)))
         for path in paths or all_labels():
@@ -62,7 +65,11 @@ def main(paths: list[Path]) -> None:
             result = evaluate(labels, screener.screen(ROOT / labels["bundle"]))
             print(f"\n== {labels['bundle']}")
             for key, value in result.items():
-                print(f"  {key:22} {value}")
+                print(f"  {key:22} {value:.2f}" if isinstance(value, float) else f"  {key:22} {value}")
+            for key in totals:
+                totals[key] += result["_counts"][key]
+    print(f"\n== all bundles: gap precision {totals['tp'] / max(1, totals['predicted']):.2f}, "
+          f"gap recall {totals['tp'] / max(1, totals['gaps']):.2f} ({totals['gaps']} labelled gaps)")
 
 
 if __name__ == "__main__":

@@ -76,9 +76,14 @@ def _cite(source: Source, quote: str, **place: object) -> Citation:
 
 # ---------------------------------------------------------------- what a sentence looks like
 
+_PAST_VERB = (
+    r"(?:[a-z]{3,}ed|met|led|held|gave|built|began|ran|took|made|chose|wrote|sent|brought|spoke|found|"
+    r"taught|grew|fell|rose|cut|drew|saw|told|sat|shared|did|got|put|set up|kept|went|learned|learnt)"
+)
+# something done by someone: a subject, then a past verb in the same clause; or a past passive
 _PAST_ACTION = re.compile(
-    r"\b(?:[a-z]{3,}ed|met|led|held|gave|built|began|ran|took|made|chose|wrote|sent|brought|spoke|found|"
-    r"taught|grew|fell|rose|cut|drew|saw|told|sat|shared|did|got|put|set up|kept|went)\b",
+    r"\b(?:we|I|our\s+\w+|staff|teachers|team|they|students|families|parents|[A-Z][a-z]+)\b[^.;:|\n]{0,60}?\b"
+    + _PAST_VERB + r"\b|\b(?:was|were|has been|have been|had been)\s+(?:\w+ly\s+)?" + _PAST_VERB + r"\b",
     re.I,
 )
 _SPECIFIC = re.compile(  # what makes a plan concrete: numbers, dates, frequencies, owners
@@ -103,12 +108,15 @@ _NEGATED = re.compile(
 def describe_sentence(detail: Detail, citation: Citation, role: str, similarity: float, context: str = "") -> Sentence:
     """What a sentence looks like; `context` (its section heading) counts toward relevance, never as a quote."""
     text = citation.quote
+    past = _PAST_ACTION.search(text)
+    plan = _PLAN.search(text)
     return Sentence(
         citation=citation,
         role=role,
         relevance=relevance(detail, f"{context}\n{text}", similarity),
-        concrete=bool(_PAST_ACTION.search(text)) or (detail.evidence == "plan" and bool(_SPECIFIC.search(text))),
-        plan=bool(_PLAN.search(text)) and detail.evidence == "action",
+        concrete=bool(past) or (detail.evidence == "plan" and bool(_SPECIFIC.search(text))),
+        # "Next year we will ..." is a plan; "In August staff agreed on goals every class will meet" is not
+        plan=bool(plan) and detail.evidence == "action" and (past is None or plan.start() < past.start()),
         negated=bool(_NEGATED.search(text)),
     )
 
@@ -133,9 +141,10 @@ class ExtractiveDrafter:
 
     name = "extractive"
 
-    def __init__(self, evidenced_at: float = 0.42, relevant_at: float = 0.3):
-        self.evidenced_at = evidenced_at
-        self.relevant_at = relevant_at
+    def __init__(self, evidenced_at: float = 0.42, relevant_at: float = 0.3, stated_at: float = 0.6):
+        self.evidenced_at = evidenced_at  # an artifact sentence this relevant, showing something done, is evidence
+        self.relevant_at = relevant_at  # below this a sentence is not about the detail at all
+        self.stated_at = stated_at  # for `statement` details: a statement this close counts without an action
 
     def draft(
         self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]
@@ -149,7 +158,11 @@ class ExtractiveDrafter:
 
     def draft_detail(self, detail: Detail, candidates: list[Candidate], sources: dict[str, Source]) -> DetailFinding:
         sentences = self._relevant_sentences(detail, candidates, sources)
-        evidence = [s for s in sentences if s.concrete and not s.plan and not s.negated]
+        evidence = [
+            s for s in sentences
+            if not s.plan and not s.negated
+            and (s.concrete or (detail.evidence == "statement" and s.relevance >= self.stated_at))
+        ]
         in_artifacts = [s for s in evidence if s.role == "artifact"]
         strong = [s for s in in_artifacts if s.relevance >= self.evidenced_at]
         if strong:

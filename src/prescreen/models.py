@@ -39,10 +39,11 @@ class Detail(_Strict):
     look_fors: list[str] = Field(
         default_factory=list, description="Phrases an assessor looks for; they help retrieval and drafting."
     )
-    evidence: Literal["action", "plan"] = Field(
+    evidence: Literal["action", "plan", "statement"] = Field(
         "action",
         description="`action`: shown by something done (past, concrete); `plan`: shown by a documented plan "
-        "(measurable targets, dates, owners), so forward-looking text can count.",
+        "(measurable targets, dates, owners), so forward-looking text can count; `statement`: shown by an "
+        "explicit statement in an artifact (a vision, a commitment).",
     )
 
 
