@@ -42,20 +42,23 @@ def main() -> None:
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
-@click.option("--drafter", type=click.Choice(["extractive"]), default="extractive", show_default=True,
-              help="How findings are drafted: extractive runs offline with no model.")
+@click.option("--drafter", type=click.Choice(["auto", "extractive", "llm"]), default="auto", show_default=True,
+              help="extractive: offline, no model; llm: an OpenAI-compatible model (see README); "
+                   "auto: llm when one is configured, else extractive.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def screen(bundle: Path, fmt: str, drafter: str, quiet: bool) -> None:
     """Screen BUNDLE (a folder or a .zip with submission.yaml) and print the report.
 
     Exit status: 0 when the bundle was screened, whatever its readiness; 2 when it could not be.
     """
+    from prescreen.llm import make_drafter
     from prescreen.pipeline import Screener
     from prescreen.render import to_markdown
 
     if not bundle.exists():
         fail(f"{bundle}: no such file or folder")
-    screener = Screener(Settings())
+    settings = Settings()
+    screener = Screener(settings, drafter=make_drafter(settings, drafter))
     with _progress(quiet) as progress:
         result = screener.screen(bundle, progress=progress)
     report = result.report

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from prescreen.checks import is_instruction
 from prescreen.chunking import covered, join_segments
 from prescreen.models import Detail, Rubric, Source
-from prescreen.report import Citation, DetailFinding
+from prescreen.report import Citation, DetailFinding, LLMUsage
 from prescreen.retrieve import Candidate
 from prescreen.textutil import sentence_spans, stems
 
@@ -24,14 +24,21 @@ MAX_QUOTE_CHARS = 320
 MAX_CITATIONS = 3
 
 
+class Draft(BaseModel):
+    """A drafter's output for one submission: a finding per detail, and what drafting cost."""
+
+    findings: list[DetailFinding]
+    usage: LLMUsage | None = None
+    notes: list[str] = Field(default_factory=list)
+    prompt_version: str | None = None
+
+
 class Drafter(Protocol):
     """Drafts a finding for every detail from the evidence retrieved for it."""
 
     name: str
 
-    def draft(
-        self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]
-    ) -> list[DetailFinding]: ...
+    def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft: ...
 
 
 class Sentence(BaseModel):
@@ -146,14 +153,17 @@ class ExtractiveDrafter:
         self.relevant_at = relevant_at  # below this a sentence is not about the detail at all
         self.stated_at = stated_at  # for `statement` details: a statement this close counts without an action
 
-    def draft(
-        self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]
+    def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft:
+        return Draft(findings=self.draft_details(rubric, rubric.details, evidence, sources))
+
+    def draft_details(
+        self, rubric: Rubric, details: list[Detail], evidence: dict[str, list[Candidate]], sources: dict[str, Source]
     ) -> list[DetailFinding]:
         return [
             self.draft_detail(detail, evidence.get(detail.id, []), sources).model_copy(
                 update={"outcome_id": rubric.outcome_of(detail.id).id}
             )
-            for detail in rubric.details
+            for detail in details
         ]
 
     def draft_detail(self, detail: Detail, candidates: list[Candidate], sources: dict[str, Source]) -> DetailFinding:

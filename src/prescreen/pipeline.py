@@ -117,8 +117,11 @@ class _Run:
         evidence = self.retrieve(chunks, vectors)
         sa_issues = self.check_self_analysis(sources, chunks, vectors)
         self.progress("drafting findings")
-        findings = verify_findings(self.s.drafter.draft(self.rubric, evidence, sources), sources)
-        report = self.report(parts, findings, sa_issues, issues)
+        draft = self.s.drafter.draft(self.rubric, evidence, sources)
+        findings = verify_findings(draft.findings, sources)
+        report = self.report(parts, findings, sa_issues, issues).model_copy(
+            update={"llm_usage": draft.usage, "drafter_notes": draft.notes, "prompt_version": draft.prompt_version}
+        )
         return Screening(report, self.bundle, self.rubric, sources, chunks, evidence, stats)
 
     # -- text with provenance

@@ -37,8 +37,18 @@ def _summary(report: Report, rubric: Rubric | None) -> list[str]:
         f"- Self-analysis: {len(report.self_analysis_issues) or 'no'} broken reference(s)",
         f"- Files: {len(report.problems) or 'no'} problem(s)",
         f"- Citations dropped by the verifier: {report.citations_dropped}",
+        *_usage(report),
+        *[f"- Note: {note}" for note in report.drafter_notes],
         "",
     ]
+
+
+def _usage(report: Report) -> list[str]:
+    u = report.llm_usage
+    if u is None:
+        return []
+    return [f"- Model use ({report.prompt_version}): {u.calls} calls, {u.cached_calls} from cache, "
+            f"{u.prompt_tokens:,} prompt + {u.completion_tokens:,} completion tokens, about ${u.cost_usd:.4f}"]
 
 
 def _parts(report: Report, rubric: Rubric | None) -> list[str]:

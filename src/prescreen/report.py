@@ -71,6 +71,16 @@ class Problem(BaseModel):
     where: str | None = Field(None, description="Added: page, paragraph or time in the file, where known.")
 
 
+class LLMUsage(BaseModel):
+    """Added: what drafting with a model cost for this submission."""
+
+    calls: int = Field(0, description="Model calls made (cache hits excluded).")
+    cached_calls: int = Field(0, description="Answers taken from the response cache: no tokens spent.")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = Field(0.0, description="Estimate from the configured prices per million tokens.")
+
+
 class Report(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -90,6 +100,11 @@ class Report(BaseModel):
     citations_dropped: int = Field(0, description="Added: citations dropped because their quote was not found.")
     manifest_issues: list[ManifestIssue] = Field(default_factory=list)
     message: str | None = Field(None, description="Added: why the bundle is unscreenable, or a summary.")
+    prompt_version: str | None = Field(None, description="Added: the drafting prompt's id and version (LLM drafter).")
+    llm_usage: LLMUsage | None = Field(None, description="Added: tokens and cost of LLM drafting.")
+    drafter_notes: list[str] = Field(
+        default_factory=list, description="Added: e.g. outcomes where the LLM failed and the extractive drafter stood in."
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)

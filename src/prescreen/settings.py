@@ -56,10 +56,19 @@ class LimitSettings(BaseModel):
 
 class LLMSettings(BaseModel):
     base_url: str | None = Field(None, description="An OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama).")
+    api_key: SecretStr | None = Field(None, description="Key for that endpoint; OPENAI_API_KEY is used when unset.")
     model: str = "gpt-4o-mini"
     temperature: float = 0.0
-    timeout: float = 60.0
-    max_concurrency: int = 4
+    timeout: float = Field(60.0, gt=0, description="Seconds per request.")
+    max_retries: int = Field(3, ge=0, description="Retries with backoff on 429, 5xx, timeouts and dropped connections.")
+    max_concurrency: int = Field(4, ge=1, description="Model calls in flight at once, across outcomes and submissions.")
+    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema", description="How the server is asked for JSON; `none` for servers with no response_format."
+    )
+    max_passages: int = Field(16, ge=1, description="Passages shown to the model per essential outcome.")
+    token_budget: int = Field(120_000, ge=1000, description="Prompt + completion tokens one submission may spend.")
+    price_in_per_mtok: float = Field(0.15, ge=0, description="USD per million prompt tokens (0 for a local server).")
+    price_out_per_mtok: float = Field(0.60, ge=0, description="USD per million completion tokens.")
 
 
 class Settings(BaseSettings):
@@ -81,6 +90,11 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @property
+    def llm_configured(self) -> bool:
+        """A model is configured when there is an endpoint or a key for one."""
+        return bool(self.llm.base_url or self.llm.api_key or self.openai_api_key)
 
     def index_name(self) -> str:
         """Chroma collection name: changes whenever the vectors would, so stale vectors are never reused."""
