@@ -76,9 +76,17 @@ def sentences_of(candidate: Candidate, source: Source) -> list[Citation]:
 
 
 def _cite(source: Source, quote: str, **place: object) -> Citation:
+    """The sentence as a citation: its words exactly, line breaks folded to spaces, long ones cut at a word."""
+    quote = " ".join(quote.split())
     if len(quote) > MAX_QUOTE_CHARS:
         quote = quote[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0]
     return Citation(artifact_id=source.id, quote=quote, **place)
+
+
+def is_table_header(text: str) -> bool:
+    """`Date | Session | Led by`: column names, not evidence."""
+    cells = [c.strip() for c in text.split("|") if c.strip()]
+    return len(cells) > 1 and not any(ch.isdigit() for ch in text) and all(len(c.split()) <= 4 for c in cells)
 
 
 # ---------------------------------------------------------------- what a sentence looks like
@@ -123,7 +131,7 @@ def describe_sentence(detail: Detail, citation: Citation, role: str, similarity:
         relevance=relevance(detail, f"{context}\n{text}", similarity),
         concrete=bool(past) or (detail.evidence == "plan" and bool(_SPECIFIC.search(text))),
         # "Next year we will ..." is a plan; "In August staff agreed on goals every class will meet" is not
-        plan=bool(plan) and detail.evidence == "action" and (past is None or plan.start() < past.start()),
+        plan=bool(plan) and detail.evidence == "action" and (past is None or plan.start() < past.end()),
         negated=bool(_NEGATED.search(text)),
     )
 
@@ -208,7 +216,8 @@ class ExtractiveDrafter:
             boost = 0.05 if candidate.pointed_by_earner else 0.0
             for citation in sentences_of(candidate, source):
                 key = (citation.artifact_id, citation.page, citation.paragraph, citation.start, citation.quote)
-                if key in seen or is_instruction(citation.quote) or len(citation.quote.split()) < 4:
+                if key in seen or len(citation.quote.split()) < 4 or is_instruction(citation.quote) \
+                        or is_table_header(citation.quote):
                     continue
                 seen.add(key)
                 context = _section_of(source, citation)
