@@ -16,7 +16,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from prescreen import checks
-from prescreen.bundle import Bundle, open_bundle
+from prescreen.bundle import Bundle, open_bundle, resolve_member
 from prescreen.chunking import chunk_sources
 from prescreen.drafting import Drafter, ExtractiveDrafter, relevance
 from prescreen.errors import BundleError, ExtractionError, RubricError
@@ -89,6 +89,15 @@ class Screener:
         return workdir
 
 
+@dataclass
+class _Vectors:
+    details: dict[str, list[float]]
+    chunks: dict[str, list[float]]
+
+    def similarity(self, detail: Detail, chunk: Chunk) -> float:
+        return cosine(self.details[detail.id], self.chunks.get(chunk.id))
+
+
 class _Run:
     """One screening of one bundle; each method is one step of the pipeline."""
 
@@ -112,10 +121,9 @@ class _Run:
         chunks = chunk_sources(list(sources.values()), self.manifest.submission_id, self.s.settings.chunking)
         stats = self.s.index.add(self.manifest.submission_id, chunks)
         self.progress("retrieving evidence")
-        vectors = dict(zip((d.id for d in self.rubric.details), self.s.index.embed_queries(
-            [detail_query(d) for d in self.rubric.details])))
+        vectors = self.vectors(chunks)
         evidence = self.retrieve(chunks, vectors)
-        sa_issues = self.check_self_analysis(sources, chunks, vectors)
+        sa_issues = self.check_self_analysis(chunks, vectors)
         self.progress("drafting findings")
         draft = self.s.drafter.draft(self.rubric, evidence, sources)
         findings = verify_findings(draft.findings, sources)
@@ -123,6 +131,14 @@ class _Run:
             update={"llm_usage": draft.usage, "drafter_notes": draft.notes, "prompt_version": draft.prompt_version}
         )
         return Screening(report, self.bundle, self.rubric, sources, chunks, evidence, stats)
+
+    def vectors(self, chunks: list[Chunk]) -> _Vectors:
+        """Query vectors per detail (cached in the index) and the chunks' stored vectors, fetched once."""
+        queries = self.s.index.embed_queries([detail_query(d) for d in self.rubric.details])
+        return _Vectors(
+            details=dict(zip((d.id for d in self.rubric.details), queries)),
+            chunks=self.s.index.vectors([c.id for c in chunks]),
+        )
 
     # -- text with provenance
 
@@ -147,8 +163,7 @@ class _Run:
     def extract(self, relpath: str, source_id: str, title: str, role: str) -> Source:
         """Extraction, cached by the file's content hash: an unchanged file is parsed once."""
         limits = self.s.settings.limits
-        path = self.bundle.root / relpath
-        cache = _cache_path(self.s.settings.data_dir, path, limits.max_file_mb)
+        cache = _cache_path(self.s.settings.data_dir, self.bundle.root, relpath, limits.max_file_mb)
         identity = {"id": source_id, "title": title, "role": role, "file": relpath}
         if cache and cache.exists():
             return Source.model_validate({**json.loads(cache.read_text()), **identity})
@@ -163,17 +178,13 @@ class _Run:
 
     # -- evidence per detail
 
-    def retrieve(self, chunks: list[Chunk], vectors: dict[str, list[float]]) -> dict[str, list[Candidate]]:
+    def retrieve(self, chunks: list[Chunk], vectors: _Vectors) -> dict[str, list[Candidate]]:
         retriever = Retriever(self.manifest.submission_id, chunks, self.s.index, self.s.settings.retrieval)
-        chunk_vectors = self.s.index.vectors([c.id for c in chunks])
         evidence = {}
         for detail in self.rubric.details:
-            found = retriever.candidates(detail, vectors[detail.id])
+            found = retriever.candidates(detail, vectors.details[detail.id])
             pointed = self.pointed_chunks(detail, chunks, {c.chunk.id for c in found})
-            found += [
-                Candidate(chunk=c, similarity=cosine(vectors[detail.id], chunk_vectors[c.id]), pointed_by_earner=True)
-                for c in pointed if c.id in chunk_vectors
-            ]
+            found += [Candidate(chunk=c, similarity=vectors.similarity(detail, c), pointed_by_earner=True) for c in pointed]
             evidence[detail.id] = found
         return evidence
 
@@ -191,16 +202,11 @@ class _Run:
                     out += [c for c in checks.chunks_at(chunks, source, locator) if c.id not in have]
         return list({c.id: c for c in out}.values())
 
-    def check_self_analysis(self, sources, chunks, vectors) -> list[SelfAnalysisIssue]:
-        chunk_vectors = self.s.index.vectors([c.id for c in chunks])
-
+    def check_self_analysis(self, chunks: list[Chunk], vectors: _Vectors) -> list[SelfAnalysisIssue]:
         def relevant(detail: Detail, at: list[Chunk]) -> bool:
-            return any(
-                relevance(detail, c.embed_text, cosine(vectors[detail.id], chunk_vectors.get(c.id))) >= PLACE_RELEVANT_AT
-                for c in at
-            )
+            return any(relevance(detail, c.embed_text, vectors.similarity(detail, c)) >= PLACE_RELEVANT_AT for c in at)
 
-        checker = checks.SelfAnalysisChecker(self.manifest, sources, self.unreadable, chunks, relevant)
+        checker = checks.SelfAnalysisChecker(self.manifest, self.sources, self.unreadable, chunks, relevant)
         return checker.check(self.rubric)
 
     # -- report
@@ -247,12 +253,13 @@ def cosine(a: list[float] | None, b: list[float] | None) -> float:
     return float(va @ vb / norm) if norm else 0.0
 
 
-def _cache_path(data_dir: Path, path: Path, max_mb: float) -> Path | None:
+def _cache_path(data_dir: Path, root: Path, relpath: str, max_mb: float) -> Path | None:
     """Where the extraction of this file's bytes is cached; None when the file cannot or should not be hashed."""
     try:
-        if not path.is_file() or path.is_symlink() or path.stat().st_size > max_mb * 1024 * 1024:
+        path = resolve_member(root, relpath)
+        if not path.is_file() or path.stat().st_size > max_mb * 1024 * 1024:
             return None
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+    except (OSError, BundleError):
         return None
     return data_dir / "extract-cache" / f"{digest}-{path.suffix.lower().lstrip('.')}-v{EXTRACTOR_VERSION}.json"
