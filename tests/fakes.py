@@ -51,8 +51,15 @@ class ScriptedChatModel(FakeListChatModel):
 
     script: Callable = lambda messages: "{}"
     prompts: list = []
+    reject_response_format: bool = False  # behave like a server with no structured output
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        if self.reject_response_format and "response_format" in kwargs:
+            import httpx
+            import openai
+
+            response = httpx.Response(400, request=httpx.Request("POST", "http://127.0.0.1/v1/chat/completions"))
+            raise openai.BadRequestError("response_format is not supported", response=response, body=None)
         self.prompts.append(messages)
         text = self.script(messages)
         usage = {"input_tokens": sum(len(str(m.content)) for m in messages) // 4, "output_tokens": len(text) // 4}

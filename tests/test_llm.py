@@ -154,3 +154,10 @@ def test_env_configures_a_local_server(monkeypatch, tmp_path):
     settings = Settings()
     assert settings.llm.base_url == "http://127.0.0.1:11434/v1" and settings.llm.model == "llama3.1"
     assert settings.llm_configured
+
+
+def test_servers_without_structured_output_get_plain_json(tmp_path):
+    d, model = drafter(honest, tmp_path)
+    model.reject_response_format = True
+    draft = d.draft(RUBRIC, evidence(), SOURCES)
+    assert not draft.notes and draft.usage.calls == 4 and d.output_mode == "none"

@@ -280,7 +280,7 @@ class LLMDrafter:
         completion_tokens = meta.get("output_tokens", len(str(reply.content)) // 4)
         budget.settle(estimate, prompt_tokens + completion_tokens)
         usage.calls += 1
-        usage.prompt_tokens += prompt_tokens
+        usage.prompt_tokens += prompt_tokens // 2
         usage.completion_tokens += completion_tokens
         return str(reply.content)
 
