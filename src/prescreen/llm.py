@@ -16,6 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import openai
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError
@@ -227,6 +228,7 @@ class LLMDrafter:
         self.name = f"llm:{self.model_name}"
         self.fallback = ExtractiveDrafter()
         self._in_flight = threading.BoundedSemaphore(settings.llm.max_concurrency)  # across submissions too
+        self.output_mode = settings.llm.structured_output  # "none" once the server rejects response_format
 
     def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft:
         usage, budget = LLMUsage(), _Budget(self.settings.llm.token_budget)
@@ -257,7 +259,8 @@ class LLMDrafter:
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         key = ResponseCache.key(self.model_name, self.prompt.label, messages)
         if (cached := self.cache.get(key)) is not None:
-            usage.cached_calls += 1
+            with budget.lock:  # outcomes are drafted in threads: += on the shared usage is not atomic
+                usage.cached_calls += 1
             return parse_answer(cached, outcome)
         answer = self._call(messages, usage, budget)
         try:
@@ -274,18 +277,30 @@ class LLMDrafter:
         if not budget.take(estimate):
             raise BudgetExceeded(f"token budget of {self.settings.llm.token_budget} per submission reached")
         with self._in_flight:
-            reply = self._bound().invoke(messages)
+            reply = self._invoke(messages)
         meta = reply.usage_metadata or {}
         prompt_tokens = meta.get("input_tokens", estimate - 1500)
         completion_tokens = meta.get("output_tokens", len(str(reply.content)) // 4)
         budget.settle(estimate, prompt_tokens + completion_tokens)
-        usage.calls += 1
-        usage.prompt_tokens += prompt_tokens // 2
-        usage.completion_tokens += completion_tokens
+        with budget.lock:  # outcomes are drafted in threads: += on the shared usage is not atomic
+            usage.calls += 1
+            usage.prompt_tokens += prompt_tokens
+            usage.completion_tokens += completion_tokens
         return str(reply.content)
 
-    def _bound(self):
-        mode = self.settings.llm.structured_output
+    def _invoke(self, messages: list[BaseMessage]) -> AIMessage:
+        """One call; a server that rejects response_format (400) is asked again for plain JSON, and remembered."""
+        mode = self.output_mode
+        try:
+            return self._bound(mode).invoke(messages)
+        except openai.BadRequestError:
+            if mode == "none":
+                raise
+            reply = self._bound("none").invoke(messages)
+            self.output_mode = "none"
+            return reply
+
+    def _bound(self, mode: str):
         if mode == "json_schema":
             schema = {"name": "outcome_draft", "schema": OutcomeDraft.model_json_schema()}
             return self.model.bind(response_format={"type": "json_schema", "json_schema": schema})
