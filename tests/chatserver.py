@@ -103,11 +103,12 @@ class ChatServer:
 
     # -- one request
 
-    def respond(self, body: dict) -> tuple[int, dict, dict[str, str], float]:
+    def respond(self, body: dict, request_headers: dict[str, str]) -> tuple[int, dict, dict[str, str], float]:
         """(status, JSON body, extra headers, delay) for one parsed request body."""
-        with self.lock:
+        with self.lock:  # body and headers recorded together, so requests[i] and headers[i] are one request
             index = len(self.requests)
             self.requests.append(body)
+            self.headers.append(request_headers)
             try:
                 status, payload, delay = self.script(body, index)
             except Exception as exc:  # noqa: BLE001 - a broken script is the caller's bug: answer 500, keep it
@@ -151,11 +152,10 @@ def _handler_for(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error",
                                                   "code": None}})
             with server.lock:
-                server.headers.append(dict(self.headers.items()))
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
             try:
-                status, payload, headers, delay = server.respond(body)
+                status, payload, headers, delay = server.respond(body, dict(self.headers.items()))
                 if delay and server._stop.wait(delay):
                     return  # the server is closing
                 self._send(status, payload, headers)
