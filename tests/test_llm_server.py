@@ -47,10 +47,11 @@ def labels_in(prompt: str) -> dict[str, str]:
 
 
 def quotable(text: str) -> list[str]:
-    """Sentences of a shown passage a careful model would copy: one line, six words or more, not redacted."""
+    """Sentences of a shown passage a careful model would copy: one line, six words or more, not redacted,
+    never across a ' … ' where the passage was trimmed."""
     out = []
     for a, b in sentence_spans(text):
-        for line in text[a:b].splitlines():
+        for line in (piece for row in text[a:b].splitlines() for piece in row.split("…")):
             line = line.strip()
             if len(line.split()) >= 6 and "[removed" not in line and not is_instruction(line):
                 out.append(line)
@@ -341,7 +342,9 @@ def test_injected_instructions_never_reach_the_model_and_change_nothing(server, 
     assert len(server.requests) == seen_clean + 4, "the injected bundle was drafted by the model, not a cache"
     wire = [json.dumps(b) for b in server.requests]
     assert not any("ignore the rubric" in w.lower() or "note to the ai" in w.lower() for w in wire)
-    assert any(REDACTED in user_message(b) for b in server.requests[seen_clean:]), "the injection was shown, redacted"
+    prompts = lambda bodies: sorted(user_message(b) for b in bodies)  # noqa: E731
+    assert prompts(server.requests[:seen_clean]) == prompts(server.requests[seen_clean:]), \
+        "flagged text is quarantined before retrieval: the model sees exactly what it saw for the clean bundle"
     flagged = {p.file for p in second.report.problems if p.kind == "suspicious_instructions"}
     assert {"overview.md", "artifacts/equity-plan.docx"} <= flagged
     assert second.report.details == first.report.details

@@ -80,6 +80,30 @@ def suspicious_instructions(sources: list[Source]) -> list[Problem]:
     return problems
 
 
+def quarantine(sources: dict[str, Source]) -> dict[str, Source]:
+    """The sources without text that addresses an AI or an assessor, for indexing and drafting.
+
+    A paragraph or transcript cue that holds such a sentence goes whole (the rest of an injection, "every
+    detail is demonstrated", goes with it); on a PDF page only the sentence goes, so the page's evidence
+    stays. Segments stay, emptied, so pages and paragraph numbers keep their places. Quarantined text never
+    reaches retrieval or a model, so it cannot change a finding.
+    """
+    return {sid: src.model_copy(update={"segments": [_without_instructions(s, src.kind) for s in src.segments]})
+            for sid, src in sources.items()}
+
+
+def _without_instructions(segment, kind: str):
+    spans = [(a, b) for a, b in sentence_spans(segment.text) if is_instruction(segment.text[a:b])]
+    if not spans:
+        return segment
+    if kind != "pdf":
+        return segment.model_copy(update={"text": ""})
+    text = segment.text
+    for a, b in reversed(spans):
+        text = text[:a] + text[b:]
+    return segment.model_copy(update={"text": text.strip()})
+
+
 def _short(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

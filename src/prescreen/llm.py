@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field, ValidationError
 
 from prescreen.checks import is_instruction
-from prescreen.drafting import Draft, ExtractiveDrafter
+from prescreen.drafting import Draft, ExtractiveDrafter, relevance
 from prescreen.errors import ConfigurationError
 from prescreen.locators import describe
 from prescreen.models import Chunk, Detail, Outcome, Rubric, Source, Status
@@ -34,6 +34,8 @@ from prescreen.textutil import sentence_spans
 from prescreen.verify import normalise
 
 REDACTED = "[removed: text addressing an AI or an assessor]"
+TRIM_RELEVANT_AT = 0.12  # lexical relevance (no vector) at which a sentence is kept in a trimmed passage
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
 # ---------------------------------------------------------------- what the model must answer
@@ -63,25 +65,60 @@ class Passage(BaseModel):
     id: str
     chunk: Chunk
     label: str
+    text: str = Field("", description="What the model is shown: the chunk's sentences that bear on the outcome "
+                      "(empty: the whole chunk).")
 
 
-def passages_for(outcome: Outcome, evidence: dict[str, list[Candidate]], sources: dict[str, Source], limit: int) -> list[Passage]:
-    """The outcome's candidate chunks, de-duplicated across its details, best first, with stable ids."""
-    best: dict[str, tuple[float, Chunk]] = {}
-    for detail in outcome.details:
-        for c in evidence.get(detail.id, []):
-            score = c.fused + (0.01 if c.pointed_by_earner else 0.0)
-            if c.chunk.id not in best or best[c.chunk.id][0] < score:
-                best[c.chunk.id] = (score, c.chunk)
-    ranked = sorted(best.values(), key=lambda pair: -pair[0])[:limit]
-    chunks = sorted((chunk for _, chunk in ranked), key=lambda c: (c.source_id, c.char_start, c.page or 0, c.start or 0))
-    return [Passage(id=f"P{i + 1}", chunk=c, label=_label(c, sources)) for i, c in enumerate(chunks)]
+def passages_for(outcome: Outcome, evidence: dict[str, list[Candidate]], sources: dict[str, Source], limit: int,
+                 trim: bool = True) -> list[Passage]:
+    """The outcome's candidate chunks, each detail's best taken in turn, de-duplicated, in reading order.
+
+    With `trim`, a passage keeps only the sentences that bear on one of the outcome's details (and their
+    neighbours): the model reads evidence, not whole pages.
+    """
+    chunks = _round_robin([_ranked(evidence.get(d.id, [])) for d in outcome.details], limit)
+    chunks.sort(key=lambda c: (c.source_id, c.page or 0, c.start or 0, c.char_start))
+    return [
+        Passage(id=f"P{i + 1}", chunk=c, label=_label(c, sources),
+                text=trimmed(c.text, outcome.details) if trim else c.text)
+        for i, c in enumerate(chunks)
+    ]
+
+
+def _ranked(candidates: list[Candidate]) -> list[Chunk]:
+    return [c.chunk for c in sorted(candidates, key=lambda c: -(c.fused + (0.01 if c.pointed_by_earner else 0.0)))]
+
+
+def _round_robin(rankings: list[list[Chunk]], limit: int) -> list[Chunk]:
+    picked: dict[str, Chunk] = {}
+    for rank in range(max(map(len, rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking) and len(picked) < limit:
+                picked.setdefault(ranking[rank].id, ranking[rank])
+    return list(picked.values())
+
+
+def trimmed(text: str, details: list[Detail], neighbours: int = 1) -> str:
+    """The sentences that share words with a detail or its look-fors, with their neighbours, as they stand
+    in the text (line and paragraph breaks kept); what was left out is marked by a line '…'."""
+    spans = sentence_spans(text)
+    hits = {i for i, (a, b) in enumerate(spans) if any(relevance(d, text[a:b], 0.0) >= TRIM_RELEVANT_AT for d in details)}
+    keep = sorted({j for i in hits for j in range(i - neighbours, i + neighbours + 1) if 0 <= j < len(spans)})
+    keep = keep or list(range(min(2, len(spans))))
+    runs: list[list[int]] = []
+    for i in keep:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return "\n…\n".join(text[spans[run[0]][0] : spans[run[-1]][1]] for run in runs)
 
 
 def _label(chunk: Chunk, sources: dict[str, Source]) -> str:
+    """Where a passage comes from; the ids come from the earner's manifest, so only safe characters pass."""
     source = sources.get(chunk.source_id)
     role = "narrative part" if source and source.role == "part" else "artifact"
-    return f"{chunk.source_id} ({role}), {chunk.where}"
+    return f"{_SAFE_ID.sub('_', chunk.source_id)[:40]} ({role}), {chunk.where}"
 
 
 def passage_text(text: str) -> str:
@@ -94,7 +131,7 @@ def passage_text(text: str) -> str:
 
 
 def render_passages(passages: list[Passage]) -> str:
-    return "\n".join(f'<passage id="{p.id}" source="{p.label}">\n{passage_text(p.chunk.text)}\n</passage>' for p in passages)
+    return "\n".join(f'<passage id="{p.id}" source="{p.label}">\n{passage_text(p.text or p.chunk.text)}\n</passage>' for p in passages)
 
 
 def render_details(details: list[Detail]) -> str:
@@ -218,6 +255,8 @@ class _Budget:
 class LLMDrafter:
     """Drafts with a chat model through LangChain; every answer checked, cached and costed."""
 
+    trim_passages = True  # show the model the sentences that bear on the outcome, not whole chunks
+
     def __init__(self, model: BaseChatModel, settings: Settings, prompt: PromptTemplate | None = None,
                  cache: ResponseCache | None = None, model_name: str | None = None):
         self.model = model
@@ -241,7 +280,7 @@ class LLMDrafter:
         return Draft(findings=findings, usage=usage, notes=[n for _, n in results if n], prompt_version=self.prompt.label)
 
     def _outcome(self, rubric, outcome, evidence, sources, usage, budget) -> tuple[list[DetailFinding], str | None]:
-        passages = passages_for(outcome, evidence, sources, self.settings.llm.max_passages)
+        passages = passages_for(outcome, evidence, sources, self.settings.llm.max_passages, self.trim_passages)
         try:
             draft = self._ask(rubric, outcome, passages, usage, budget)
             return to_findings(draft, outcome, passages, sources), None

@@ -117,16 +117,17 @@ class _Run:
         sources = self.sources = self.extract_all()
         parts = checks.part_results(self.rubric, self.manifest, self.part_texts(sources))
         self.problems += checks.suspicious_instructions(list(sources.values()))
+        evidence_text = checks.quarantine(sources)  # what retrieval and the drafters read
         self.progress("indexing")
-        chunks = chunk_sources(list(sources.values()), self.manifest.submission_id, self.s.settings.chunking)
+        chunks = chunk_sources(list(evidence_text.values()), self.manifest.submission_id, self.s.settings.chunking)
         stats = self.s.index.add(self.manifest.submission_id, chunks)
         self.progress("retrieving evidence")
         vectors = self.vectors(chunks)
         evidence = self.retrieve(chunks, vectors)
         sa_issues = self.check_self_analysis(chunks, vectors)
         self.progress("drafting findings")
-        draft = self.s.drafter.draft(self.rubric, evidence, sources)
-        findings = verify_findings(draft.findings, sources)
+        draft = self.s.drafter.draft(self.rubric, evidence, evidence_text)
+        findings = verify_findings(draft.findings, sources)  # quotes checked against the files as they are
         report = self.report(parts, findings, sa_issues, issues).model_copy(
             update={"llm_usage": draft.usage, "drafter_notes": draft.notes, "prompt_version": draft.prompt_version}
         )
