@@ -124,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=40, help="pages of the generated bundle")
     parser.add_argument("--max-passages", type=int, default=None,
-                        help="passages shown per outcome call in the design (default: the setting, 10); "
+                        help="passages shown per outcome call in the design (default: the setting, 8); "
                              "the naive design always shows each detail all of its own candidates")
     args = parser.parse_args()
     embedder = LocalEmbeddings()

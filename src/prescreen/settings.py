@@ -65,7 +65,7 @@ class LLMSettings(BaseModel):
     structured_output: Literal["json_schema", "json_object", "none"] = Field(
         "json_schema", description="How the server is asked for JSON; `none` for servers with no response_format."
     )
-    max_passages: int = Field(10, ge=1, description="Passages shown to the model per essential outcome.")
+    max_passages: int = Field(8, ge=1, description="Passages shown to the model per essential outcome (each detail's best in turn).")
     token_budget: int = Field(120_000, ge=1000, description="Prompt + completion tokens one submission may spend.")
     price_in_per_mtok: float = Field(0.15, ge=0, description="USD per million prompt tokens (0 for a local server).")
     price_out_per_mtok: float = Field(0.60, ge=0, description="USD per million completion tokens.")
