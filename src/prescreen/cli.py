@@ -138,5 +138,164 @@ def schema() -> None:
     click.echo(json_schema())
 
 
+# ---------------------------------------------------------------- review workflow: accounts, ingest, demo, database
+
+DEMO_USERS = (
+    ("lead", "lead-demo-pass", "lead", "Demo lead"),
+    ("ana", "ana-demo-pass", "assessor", "Ana (demo assessor)"),
+    ("ben", "ben-demo-pass", "assessor", "Ben (demo assessor)"),
+)
+DEMO_FOLDERS = ("examples", "benchmarks/labelled")
+
+
+def _review():
+    """The review service over the configured database, migrated to the latest schema."""
+    from sqlalchemy.exc import OperationalError
+
+    from prescreen.review.workflow import ReviewService
+
+    try:
+        return ReviewService.from_settings(Settings())
+    except OperationalError as exc:
+        fail(f"cannot open the review database: {exc.orig} (check DATABASE_URL / PRESCREEN_DATABASE_URL)")
+
+
+@main.group()
+def users() -> None:
+    """Accounts of the review workflow: leads and assessors."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["lead", "assessor"]), required=True)
+@click.option("--display-name", default="", help="Shown in the interface instead of the username.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def users_add(username: str, role: str, display_name: str, password_stdin: bool) -> None:
+    """Create a user. The password is asked for twice, unless --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = _review().create_user(username, password, role, display_name, actor="cli")
+    click.echo(f"created {user.role} {user.username}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--as", "lead", help="The lead doing it, for the audit log (default: the only lead).")
+@click.option("--auto-assign", is_flag=True, help="Assign each complete submission to the two least-loaded assessors.")
+def ingest(paths: tuple[Path, ...], lead: str | None, auto_assign: bool) -> None:
+    """Pre-screen bundles (folders or .zip) and add them to the review queue.
+
+    One line per bundle; exit status 2 when any bundle was refused (the others are still ingested).
+    """
+    from prescreen.review.workflow import ReviewError
+
+    service = _review()
+    lead = lead or _only_lead(service)
+    refused = 0
+    for path in paths:
+        try:
+            view = service.ingest(lead, path)
+            if auto_assign and view.state == "awaiting_assignment":
+                view = service.auto_assign(lead, view.id)
+        except ReviewError as exc:
+            click.echo(f"prescreen: {path}: {exc}", err=True)
+            refused += 1
+            continue
+        click.echo(_submission_line(view))
+    if refused:
+        sys.exit(EXIT_UNUSABLE)
+
+
+def _only_lead(service) -> str:
+    leads = service.leads()
+    if len(leads) != 1:
+        fail(f"{'no lead exists' if not leads else 'there are several leads'}: pass --as LEAD "
+             "(create one with `prescreen users add NAME --role lead`)")
+    return leads[0].username
+
+
+def _submission_line(view) -> str:
+    line = f"#{view.id}\t{view.label}\t{view.state}\t{view.readiness}"
+    if view.assigned_to:
+        line += f"\tassigned to {', '.join(view.assigned_to)}"
+    if view.incomplete_reasons:
+        line += "\tincomplete: " + "; ".join(view.incomplete_reasons)
+    return line
+
+
+@main.command()
+@click.option("--from", "root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A prescreen checkout holding examples/ and benchmarks/labelled/ (default: this one).")
+def demo(root: Path | None) -> None:
+    """Load a demo: users lead, ana and ben, the sample bundles screened and queued, two of them assigned.
+
+    Passwords: lead-demo-pass, ana-demo-pass, ben-demo-pass. Running it again changes nothing.
+    """
+    from prescreen.review.workflow import NotFound
+
+    bundles = _demo_bundles(root or Path(__file__).resolve().parents[2])
+    service = _review()
+    try:
+        service.user("lead")
+        if service.queue("lead"):
+            click.echo("the demo is loaded already: nothing to do")
+            return
+    except NotFound:
+        pass
+    _demo_users(service)
+    views = [service.ingest("lead", bundle) for bundle in bundles]
+    for view in sorted(views, key=lambda v: v.incomplete)[:2]:
+        views[views.index(view)] = service.assign("lead", view.id, ["ana", "ben"])
+    for view in views:
+        click.echo(_submission_line(view))
+    click.echo("sign in as lead / lead-demo-pass, ana / ana-demo-pass or ben / ben-demo-pass")
+
+
+def _demo_bundles(root: Path) -> list[Path]:
+    bundles = sorted(p.parent for folder in DEMO_FOLDERS for p in (root / folder).glob("*/submission.yaml"))
+    if not bundles:
+        fail(f"no demo bundles under {root}: pass --from PATH to a prescreen checkout")
+    return bundles
+
+
+def _demo_users(service) -> None:
+    from prescreen.review.workflow import NotFound
+
+    for username, password, role, display_name in DEMO_USERS:
+        try:
+            service.user(username)
+        except NotFound:
+            service.create_user(username, password, role, display_name, actor="demo")
+
+
+@main.group()
+def db() -> None:
+    """The review database (SQLite in the data directory, or DATABASE_URL)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the review database to the latest schema (the app and the other commands do it at start)."""
+    from sqlalchemy.engine import make_url
+
+    from prescreen.review.db import database_url, make_engine, upgrade
+
+    url = database_url(Settings())
+    upgrade(make_engine(url))
+    click.echo(f"{make_url(url).render_as_string(hide_password=True)}: at the latest schema")
+
+
+@main.command()
+@click.option("--port", type=int, default=7860, show_default=True, envvar="PRESCREEN_UI_PORT",
+              help="Local port (also PRESCREEN_UI_PORT); the app listens on 127.0.0.1 only.")
+def serve(port: int) -> None:
+    """Start the review interface (the same app as `python app.py`), behind a login."""
+    from prescreen.ui import serve as serve_app
+
+    serve_app(_review(), port)
+
+
 if __name__ == "__main__":
     main()

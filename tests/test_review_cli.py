@@ -1,0 +1,99 @@
+"""The review workflow end to end with the real screening pipeline (the fake embedder stands in for the model):
+`prescreen ingest`, `prescreen demo`, `prescreen db upgrade`, and a real bundle through the blind review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from prescreen.cli import main
+from prescreen.pipeline import Screener
+from prescreen.review.accounts import Passwords, make_hasher
+from prescreen.review.db import make_engine, session_factory, upgrade
+from prescreen.review.workflow import ReviewService
+from prescreen.settings import Settings
+from tests.fakes import StemHashEmbeddings
+
+ROOT = Path(__file__).resolve().parents[1]
+LINCOLN = ROOT / "examples" / "lincoln-elementary"
+HARBOR = ROOT / "examples" / "harbor-middle"
+
+
+@pytest.fixture
+def cli_db(db_url, monkeypatch):
+    """The CLI on the test database, screening with the fake embedder instead of the model."""
+    monkeypatch.setenv("PRESCREEN_DATABASE_URL", db_url)
+    monkeypatch.setattr("prescreen.embeddings.make_embedder", lambda settings: StemHashEmbeddings())
+    return db_url
+
+
+def test_a_real_bundle_through_the_blind_review(db_url, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    engine = make_engine(db_url)
+    upgrade(engine)
+    screener = Screener(settings, embedder=StemHashEmbeddings())
+    service = ReviewService(session_factory(engine), screener.screen, passwords=Passwords(make_hasher(fast=True)))
+    try:
+        for name, role in (("lead", "lead"), ("ana", "assessor"), ("ben", "assessor")):
+            service.create_user(name, f"{name}-password", role)
+        sub = service.ingest("lead", LINCOLN)
+        assert (sub.code, sub.credential, sub.screening_runs) == ("S-2026-0101", "leading-an-equitable-learning-culture", 1)
+        service.auto_assign("lead", sub.id)
+        view = service.open("ana", sub.id)
+        text = view.model_dump_json().lower()
+        for term in ("teresa", "nakamura", "tnakamura@example.org", "lincoln elementary school", "millbrook unified"):
+            assert term not in text, term
+        assert len(view.details) == 12 and view.rubric_title
+        citations = [c for d in view.details for c in d.citations]
+        on_pages = [c for c in citations if c.where.startswith("p. ")]  # a page holds more than the quote
+        assert on_pages and all(c.context_before or c.context_after for c in on_pages)
+        assert any(d.self_analysis for d in view.details)
+    finally:
+        engine.dispose()
+
+
+def test_cli_ingest_many_bundles(cli_db):
+    runner = CliRunner()
+    runner.invoke(main, ["users", "add", "lead", "--role", "lead", "--password-stdin"], input="lead-pass-1\n")
+    for name in ("ana", "ben"):
+        runner.invoke(main, ["users", "add", name, "--role", "assessor", "--password-stdin"], input="pass-12345\n")
+    result = runner.invoke(main, ["ingest", str(LINCOLN), str(HARBOR), "--auto-assign"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("#1\tS-2026-0101 · attempt 1\tin_review\tready\tassigned to ana, ben")
+    assert lines[1].startswith("#2\tS-2026-0117 · attempt 1\tincomplete") and "no text" in lines[1]
+    again = runner.invoke(main, ["ingest", str(LINCOLN)])
+    assert again.exit_code == 2 and "in_review: ingest again is allowed only when" in again.output
+
+
+def test_cli_ingest_needs_a_lead(cli_db):
+    result = CliRunner().invoke(main, ["ingest", str(LINCOLN)])
+    assert result.exit_code == 2 and "no lead exists: pass --as LEAD" in result.output
+
+
+def test_cli_demo_populates_the_queue_once(cli_db):
+    runner = CliRunner()
+    result = runner.invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("assigned to ana, ben") == 2 and "S-2026-0101 · attempt 1" in result.output
+    service = ReviewService.from_settings(Settings())
+    assert service.authenticate("lead", "lead-demo-pass").role == "lead"
+    assert len(service.queue("lead")) == 5
+    assert len(service.queue(service.authenticate("ana", "ana-demo-pass").username)) == 2
+    assert service.authenticate("ben", "ben-demo-pass").role == "assessor"
+    assert "loaded already" in runner.invoke(main, ["demo"]).output
+
+
+def test_cli_db_upgrade(tmp_path):
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"sqlite:///{tmp_path / 'data' / 'review.sqlite'}: at the latest schema"
+
+
+def test_cli_db_upgrade_hides_the_password_and_reports_an_unreachable_server(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:secret@127.0.0.1:1/nothing")
+    result = CliRunner().invoke(main, ["users", "add", "x1", "--role", "lead", "--password-stdin"], input="pass-12345\n")
+    assert result.exit_code == 2 and "cannot open the review database" in result.output
+    assert "secret" not in result.output

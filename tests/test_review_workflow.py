@@ -1,0 +1,346 @@
+"""The assessor workflow's rules, on SQLite and PostgreSQL: states, who may do what, blind views,
+agreement and adjudication, attempts, the queue and the audit log. The screener is a fake (conftest)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prescreen.review.db import FinalResult, Finding, ScreeningRun, Submission
+from prescreen.review.workflow import (
+    AuthError, InvalidInput, InvalidTransition, NotAllowed, NotFound, around, fallback_mask, identity_terms, precheck,
+)
+from tests.conftest import DETAILS, EARNER, make_screening
+
+IDENTITY = ["Teresa", "Nakamura", EARNER["email"], EARNER["organization"], "Lincoln Elementary School",
+            "Millbrook Unified School District"]
+
+
+def assert_blind(json_text: str) -> None:
+    for term in IDENTITY:
+        assert term.lower() not in json_text.lower(), term
+
+
+# ---------------------------------------------------------------- ingest and the pre-check
+
+
+def test_ingest_stores_run_findings_and_state(kit):
+    sub = kit.ingest(statuses={"EO1.2": "evidenced"})
+    assert (sub.state, sub.readiness, sub.incomplete, sub.screening_runs) == ("awaiting_assignment", "ready", False, 1)
+    assert sub.label == "S-2026-0101 · attempt 1" and sub.code == "S-2026-0101"
+    assert kit.count(Submission) == 1 and kit.count(ScreeningRun) == 1 and kit.count(Finding) == len(DETAILS)
+    assert_blind(sub.model_dump_json())
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    ({"shortfall": True}, "part overview has 40 words, below its minimum of 100"),
+    ({"problem": "missing_file"}, "artifacts/video.mp4: missing file"),
+    ({"problem": "unsupported_type"}, "unsupported type"),
+    ({"unscreenable": True}, "cannot be screened: no submission.yaml"),
+])
+def test_precheck_flags_incomplete_submissions(kit, kwargs, reason):
+    sub = kit.ingest(**kwargs)
+    assert sub.state == "incomplete" and sub.incomplete
+    assert any(reason in r for r in sub.incomplete_reasons)
+
+
+def test_precheck_passes_weak_evidence_and_suspicious_text():
+    assert precheck(make_screening(problem="suspicious_instructions").report) == []
+    assert precheck(make_screening(statuses={"EO1.1": "missing"}).report) == []
+
+
+def test_return_to_earner_only_when_incomplete(kit):
+    incomplete = kit.ingest(shortfall=True)
+    with pytest.raises(InvalidInput, match="say why"):
+        kit.service.return_to_earner("lead", incomplete.id, "  ")
+    returned = kit.service.return_to_earner("lead", incomplete.id, "The overview is short of 100 words.")
+    assert (returned.state, returned.returned_reason) == ("returned", "The overview is short of 100 words.")
+    complete = kit.ingest(code="S-2026-0102")
+    with pytest.raises(InvalidTransition, match="allowed only when it is incomplete; allowed now: assign"):
+        kit.service.return_to_earner("lead", complete.id, "no")
+
+
+def test_ingesting_a_returned_submission_again_adds_a_screening_run(kit):
+    first = kit.ingest(shortfall=True)
+    kit.service.return_to_earner("lead", first.id, "too short")
+    again = kit.ingest()
+    assert (again.id, again.state, again.screening_runs, again.returned_reason) == (first.id, "awaiting_assignment", 2, None)
+    kit.service.assign("lead", again.id, ["ana", "ben"])
+    with pytest.raises(InvalidTransition, match="in_review: ingest again is allowed only when"):
+        kit.ingest()
+
+
+def test_only_leads_ingest(kit):
+    with pytest.raises(NotAllowed, match="only leads may ingest"):
+        kit.service.ingest("ana", "/bundles/x")
+    with pytest.raises(AuthError):
+        kit.service.ingest("nobody", "/bundles/x")
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def test_assign_exactly_two_distinct_assessors(kit):
+    sub = kit.ingest()
+    for names in (["ana"], ["ana", "ana"], ["ana", "ben", "cy"]):
+        with pytest.raises(InvalidInput, match="exactly two distinct"):
+            kit.service.assign("lead", sub.id, names)
+    with pytest.raises(NotAllowed, match="a lead cannot score as an assessor"):
+        kit.service.assign("lead", sub.id, ["ana", "lead"])
+    with pytest.raises(NotAllowed):
+        kit.service.assign("ana", sub.id, ["ana", "ben"])
+    with pytest.raises(NotFound):
+        kit.service.assign("lead", sub.id, ["ana", "zed"])
+    view = kit.service.assign("lead", sub.id, ["ana", "ben"])
+    assert (view.state, view.assigned_to) == ("in_review", ["ana", "ben"])
+    with pytest.raises(InvalidTransition, match="in_review: assign is allowed only when it is incomplete or"):
+        kit.service.assign("lead", sub.id, ["ana", "cy"])
+
+
+def test_incomplete_can_be_assigned_anyway_unless_nothing_was_screened(kit):
+    assert kit.service.assign("lead", kit.ingest(shortfall=True).id, ["ana", "ben"]).state == "in_review"
+    unscreenable = kit.ingest(code="broken", unscreenable=True)
+    with pytest.raises(InvalidTransition, match="no rubric details"):
+        kit.service.assign("lead", unscreenable.id, ["ana", "ben"])
+
+
+def test_auto_assign_is_round_robin_by_open_assignments(kit):
+    first, second, third = (kit.ingest(code=f"S-{n}").id for n in (1, 2, 3))
+    kit.service.assign("lead", first, ["ana", "ben"])
+    assert kit.service.auto_assign("lead", second).assigned_to == ["cy", "ana"]  # ana's open one is older than ben's
+    assert kit.service.auto_assign("lead", third).assigned_to == ["ben", "cy"]
+
+
+# ---------------------------------------------------------------- who may see and do what
+
+
+def test_assessors_act_only_on_their_own_assignments(kit):
+    sub = kit.in_review()
+    with pytest.raises(NotAllowed, match="not assigned to cy"):
+        kit.service.open("cy", sub)
+    with pytest.raises(NotAllowed, match="not assigned to cy"):
+        kit.service.score("cy", sub, "EO1.1", "demonstrated")
+    with pytest.raises(NotAllowed, match="only assessors"):
+        kit.service.decide("lead", sub, "EO1.1", "confirm")
+    with pytest.raises(NotAllowed, match="only assessors"):
+        kit.service.open("lead", sub)
+    for forbidden in (lambda: kit.service.lead_view("ana", sub), lambda: kit.service.audit("ana"),
+                      lambda: kit.service.adjudicate("ana", sub, "EO1.1", "demonstrated", "")):
+        with pytest.raises(NotAllowed, match="only leads"):
+            forbidden()
+    with pytest.raises(NotFound, match="no submission #999"):
+        kit.service.open("ana", 999)
+    with pytest.raises(NotFound, match="not a detail"):
+        kit.service.score("ana", sub, "EO9.9", "demonstrated")
+
+
+def test_queue_assessor_sees_own_assignments_in_triage_order(kit):
+    older_ready = kit.in_review(code="A", statuses={"EO1.2": "evidenced"})
+    not_ready = kit.in_review(code="B")
+    incomplete = kit.in_review(code="C", shortfall=True)
+    newer_ready = kit.in_review(code="D", statuses={"EO1.2": "evidenced"})
+    kit.ingest(code="E")  # not assigned
+    queue = kit.service.queue("ana")
+    assert [q.submission for q in queue] == [incomplete, older_ready, newer_ready, not_ready]
+    assert queue[0].incomplete and queue[0].incomplete_reasons and all(q.assigned_to == [] for q in queue)
+    assert queue[1].my_progress == "0/3 decided, 0/3 scored" and queue[1].label == "A · attempt 1"
+    assert kit.service.queue("cy") == []
+    lead_queue = kit.service.queue("lead")
+    assert len(lead_queue) == 5 and lead_queue[1].assigned_to == ["ana", "ben"]
+    assert_blind("".join(q.model_dump_json() for q in queue + lead_queue))
+
+
+# ---------------------------------------------------------------- decisions, scores, submit
+
+
+def test_decide_confirm_and_override_rules(kit):
+    sub = kit.in_review()
+    with pytest.raises(InvalidInput, match="needs a new status other than weak"):
+        kit.service.decide("ana", sub, "EO1.2", "override", "weak", "same")
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        kit.service.decide("ana", sub, "EO1.2", "override", "missing", " ")
+    with pytest.raises(InvalidInput, match="use override"):
+        kit.service.decide("ana", sub, "EO1.2", "confirm", "missing")
+    kit.service.decide("ana", sub, "EO1.2", "confirm")
+    view = kit.service.decide("ana", sub, "EO1.2", "override", "missing", "Only a plan, nothing done yet.")
+    detail = next(d for d in view.details if d.detail_id == "EO1.2")
+    assert detail.decision == ("override", "missing", "Only a plan, nothing done yet.")
+
+
+def test_score_not_yet_needs_feedback(kit):
+    sub = kit.in_review()
+    with pytest.raises(InvalidInput, match="feedback for the earner"):
+        kit.service.score("ana", sub, "EO1.1", "not_yet")
+    kit.service.score("ana", sub, "EO1.1", "demonstrated")
+    view = kit.service.score("ana", sub, "EO1.1", "not_yet", "Show the staff vote.")
+    assert next(d for d in view.details if d.detail_id == "EO1.1").score == ("not_yet", "Show the staff vote.")
+
+
+def test_submit_needs_every_detail_and_a_consistent_recommendation(kit):
+    sub = kit.in_review()
+    kit.service.decide("ana", sub, "EO1.1", "confirm")
+    with pytest.raises(InvalidTransition, match="not decided: EO1.2, EO2.1; not scored: EO1.1, EO1.2, EO2.1"):
+        kit.service.submit("ana", sub, "earned")
+    kit.complete("ana", sub, {"EO1.2": "not_yet"}, submit=False)
+    with pytest.raises(InvalidInput, match="must follow the scores"):
+        kit.service.submit("ana", sub, "earned")
+    kit.service.score("ana", sub, "EO1.2", "demonstrated")
+    with pytest.raises(InvalidInput, match="must follow the scores"):
+        kit.service.submit("ana", sub, "not_yet")
+    view = kit.service.submit("ana", sub, "earned", "Solid.")
+    assert (view.submitted, view.recommendation, view.status) == (True, "earned", "in_review")
+    with pytest.raises(InvalidTransition, match="submitted .* already: no more changes"):
+        kit.service.score("ana", sub, "EO1.1", "demonstrated")
+
+
+# ---------------------------------------------------------------- agreement, adjudication, final result
+
+
+def test_agreement_is_final_at_once(kit):
+    sub = kit.in_review()
+    kit.complete("ana", sub)
+    assert kit.service.final_result("lead", sub) is None
+    assert kit.complete("ben", sub).status == "final"
+    final = kit.service.final_result("ana", sub)
+    assert (final.result, final.source, final.decided_by) == ("earned", "agreement", "ana, ben")
+    assert set(final.per_detail) == set(DETAILS) and final.decided_at is not None
+    with pytest.raises(NotAllowed):
+        kit.service.final_result("cy", sub)
+    assert kit.count(FinalResult) == 1
+
+
+def test_agreed_not_yet_joins_both_assessors_feedback(kit):
+    sub = kit.in_review()
+    kit.complete("ana", sub, {"EO1.2": "not_yet"})
+    kit.complete("ben", sub, {"EO1.2": "not_yet"})
+    final = kit.service.final_result("lead", sub)
+    assert final.result == "not_yet_earned"
+    assert final.per_detail["EO1.2"] == ("not_yet", "ana: feedback on EO1.2\n\nben: feedback on EO1.2")
+
+
+def test_disagreement_goes_to_the_lead_who_settles_it(kit):
+    sub = kit.in_review()
+    kit.complete("ana", sub, {"EO1.2": "not_yet"})
+    assert kit.service.lead_view("lead", sub).assessor_scores == {}  # nothing before both submitted
+    kit.complete("ben", sub, {"EO2.1": "not_yet"})
+    view = kit.service.lead_view("lead", sub)
+    assert (view.status, view.disputed, view.submitted) == ("adjudication", ["EO1.2", "EO2.1"], True)
+    assert view.assessor_scores["ana"]["EO1.2"][0] == "not_yet" and view.assessor_scores["ben"]["EO1.2"][0] == "demonstrated"
+    assert view.earner.name == EARNER["name"]  # the lead sees who it is
+    with pytest.raises(InvalidInput, match="EO1.1 is not disputed: the disputed details are EO1.2, EO2.1"):
+        kit.service.adjudicate("lead", sub, "EO1.1", "demonstrated", "")
+    assert kit.service.adjudicate("lead", sub, "EO1.2", "demonstrated", "").state == "adjudication"
+    assert kit.service.lead_view("lead", sub).adjudications == {"EO1.2": ("demonstrated", "")}
+    assert kit.service.adjudicate("lead", sub, "EO2.1", "not_yet", "Show a crew at work.").state == "final"
+    view = kit.service.lead_view("lead", sub)
+    assert view.status == "final" and view.final.source == "adjudication" and view.final.decided_by == "lead"
+    assert view.final.result == "not_yet_earned"
+    assert view.final.per_detail == {"EO1.1": ("demonstrated", "ana: feedback on EO1.1\n\nben: feedback on EO1.1"),
+                                     "EO1.2": ("demonstrated", ""), "EO2.1": ("not_yet", "Show a crew at work.")}
+    with pytest.raises(InvalidTransition, match="final: adjudicate is allowed only when it is adjudication; "
+                                                "allowed now: nothing"):
+        kit.service.adjudicate("lead", sub, "EO2.1", "demonstrated", "")
+
+
+# ---------------------------------------------------------------- blind
+
+
+@pytest.mark.parametrize("deidentify", ["default", "does-nothing", "fallback"])
+def test_assessor_views_are_blind_to_the_earner(db_url, deidentify):
+    from prescreen.review.workflow import default_deidentify
+    from tests.conftest import ReviewKit
+
+    chosen = {"default": default_deidentify(), "does-nothing": lambda text, names: text, "fallback": fallback_mask}
+    kit = ReviewKit(db_url, deidentify=chosen[deidentify])
+    try:
+        sub = kit.in_review()
+        kit.ingest(code="S-2", attempt=1)
+        view = kit.complete("ana", sub, {"EO1.2": "not_yet"})
+        assert_blind(view.model_dump_json())
+        assert_blind("".join(q.model_dump_json() for q in kit.service.queue("ana")))
+        detail = view.details[0]
+        assert detail.citations[0].context_before and detail.citations[0].context_after
+        assert detail.self_analysis[0].explanation and detail.rationale
+    finally:
+        kit.engine.dispose()
+
+
+def test_assessor_view_never_shows_the_other_assessors_work(kit):
+    sub = kit.in_review()
+    kit.complete("ana", sub, submit=False)
+    kit.service.decide("ana", sub, "EO1.2", "override", "missing", "ANA-SECRET-REASON")
+    kit.service.score("ana", sub, "EO1.2", "not_yet", "ANA-SECRET-FEEDBACK")
+    ben = kit.service.open("ben", sub).model_dump_json()
+    assert "ANA-SECRET" not in ben and "override" not in ben and "not_yet" not in ben
+    kit.service.submit("ana", sub, "not_yet")
+    assert "ANA-SECRET" not in kit.service.open("ben", sub).model_dump_json()
+
+
+def test_citation_context_is_the_text_around_the_quote():
+    text = "word " * 100 + "the quoted words here" + " tail" * 100
+    before, quote, after = around(text, "The quoted  words here")
+    assert quote == "the quoted words here" and text.count(before + quote + after) == 1
+    assert 280 <= len(before) <= 300 and before.startswith("word") and after.endswith("tail")
+    assert around("no such thing", "missing quote") == ("", "missing quote", "")
+
+
+def test_identity_terms_and_fallback_mask():
+    manifest = make_screening().bundle.manifest
+    terms = identity_terms(manifest)
+    assert {"Teresa", "Nakamura", "Teresa Nakamura", EARNER["email"], "Lincoln Elementary School"} <= set(terms)
+    masked = fallback_mask("Mail tnakamura@example.org, call (555) 123-4567 or 555.123.4567; NAKAMURA's plan.",
+                           ["Nakamura"])
+    assert masked == "Mail [email], call [phone] or [phone]; [name]'s plan."
+
+
+# ---------------------------------------------------------------- attempts
+
+
+def test_attempts_are_linked_and_show_last_feedback(kit):
+    first = kit.in_review(statuses={"EO1.2": "weak"})
+    kit.complete("ana", first, {"EO1.2": "not_yet"})
+    kit.complete("ben", first, {"EO1.2": "not_yet"})
+    # same e-mail, another submission id: still the same earner
+    second = kit.ingest(code="S-2026-0199", attempt=2, statuses={"EO1.2": "evidenced"})
+    assert second.previous == first
+    kit.service.assign("lead", second.id, ["ana", "cy"])
+    previous = kit.service.open("cy", second.id).previous_attempt
+    assert (previous.submission, previous.attempt, previous.result) == (first, 1, "not_yet_earned")
+    assert [(p.detail_id, p.feedback) for p in previous.not_yet] == [
+        ("EO1.2", "ana: feedback on EO1.2\n\nben: feedback on EO1.2")]
+    assert previous.drafted_status_changed == {"EO1.1": False, "EO1.2": True, "EO2.1": False}
+
+
+def test_attempt_rules(kit):
+    with pytest.raises(InvalidTransition, match="at most three attempts"):
+        kit.ingest(attempt=4)
+    first = kit.in_review()
+    with pytest.raises(InvalidTransition, match="still in_review: attempt 2 can be ingested once"):
+        kit.ingest(attempt=2, email="other@example.org")  # linked by the same submission id
+    kit.complete("ana", first)
+    kit.complete("ben", first)
+    with pytest.raises(InvalidTransition, match="earned the credential already"):
+        kit.ingest(attempt=2)
+    assert kit.ingest(code="S-other", attempt=2, email="someone@example.org").previous is None
+    assert kit.count(Submission) == 2
+
+
+# ---------------------------------------------------------------- audit
+
+
+def test_every_action_is_audited(kit):
+    kit.service.authenticate("ana", "ana-test-pass")
+    sub = kit.in_review()
+    kit.service.open("ana", sub)
+    kit.complete("ana", sub, {"EO1.2": "not_yet"})
+    kit.complete("ben", sub)
+    kit.service.adjudicate("lead", sub, "EO1.2", "demonstrated", "")
+    returned = kit.ingest(code="R", shortfall=True).id
+    kit.service.return_to_earner("lead", returned, "short")
+    actions = [e.action for e in kit.service.audit("lead")]
+    for action in ("create_user", "login", "ingest", "assign", "open", "decide", "score", "submit", "disputed",
+                   "adjudicate", "finalize", "return"):
+        assert action in actions, action
+    entries = kit.service.audit("lead", sub)
+    assert {e.submission for e in entries} == {sub} and entries[-1].action == "finalize"
+    assert [e.detail for e in entries if e.action == "adjudicate"] == ["EO1.2"]
+    assert all(e.at.tzinfo is not None for e in entries)
