@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +59,7 @@ _INSTRUCTION_PATTERNS = [
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.I)
 
 
+@lru_cache(maxsize=16384)
 def is_instruction(text: str) -> bool:
     """Text that addresses an AI or an assessor instead of describing the earner's work."""
     return bool(_INSTRUCTION.search(text))

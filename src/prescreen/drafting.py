@@ -9,6 +9,7 @@ that anyway, for this drafter as for any other.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -141,11 +142,17 @@ def relevance(detail: Detail, text: str, similarity: float) -> float:
     words = set(stems(text))
     if not words:
         return 0.0
-    detail_words = set(stems(detail.text))
+    detail_words, phrases = _terms(detail.text, tuple(detail.look_fors))
     overlap = len(words & detail_words) / max(1, min(len(detail_words), 6))
-    hits = sum(1 for phrase in detail.look_fors if (p := set(stems(phrase))) and p <= words)
+    hits = sum(1 for p in phrases if p <= words)
     lexical = min(1.0, 0.5 * overlap + 0.35 * hits)
     return 0.5 * max(similarity, 0.0) + 0.5 * lexical
+
+
+@lru_cache(maxsize=1024)
+def _terms(text: str, look_fors: tuple[str, ...]) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
+    """A detail's stems and its look-fors' stems, computed once per detail."""
+    return frozenset(stems(text)), tuple(p for phrase in look_fors if (p := frozenset(stems(phrase))))
 
 
 # ---------------------------------------------------------------- the extractive drafter

@@ -32,7 +32,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, trimmed; table rows and list items count as sentences."""
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
-        if _ABBREVIATION.search(text, 0, match.start()) and "\n" not in match.group():
+        if _ABBREVIATION.search(text, max(0, match.start() - 8), match.start()) and "\n" not in match.group():
             continue
         spans.append((start, match.start()))
         start = match.end()

@@ -9,6 +9,9 @@ import yaml
 from pydantic import ValidationError
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @dataclass
 class YamlDoc:
     """Parsed YAML plus its node tree, so a validation error's location can be turned into a line."""
@@ -38,8 +41,8 @@ class YamlDoc:
 def parse_yaml(text: str, name: str) -> YamlDoc:
     """Parse, raising ValueError('name line N: ...') on a syntax error."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when installed)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
