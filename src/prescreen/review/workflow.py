@@ -332,17 +332,16 @@ def _terms_pattern(terms: list[str]) -> re.Pattern | None:
 
 
 def fallback_mask(text: str, names: list[str]) -> str:
-    """Masks e-mails, phone numbers and the given names; the default when review.deidentify is missing."""
+    """Masks e-mails, phone numbers and the given names only: a fast stand-in for tests, not for assessors."""
     text = _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
     pattern = _terms_pattern(names)
     return pattern.sub("[name]", text) if pattern else text
 
 
 def default_deidentify() -> Deidentify:
-    try:
-        from prescreen.review.deidentify import mask
-    except ImportError:
-        return fallback_mask
+    """Presidio-based masking (review/deidentify.py); a missing dependency fails loudly, never silently weaker."""
+    from prescreen.review.deidentify import mask
+
     return mask
 
 
