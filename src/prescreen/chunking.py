@@ -51,6 +51,18 @@ def join_segments(source: Source, segments: list[Segment]) -> tuple[str, list[Sp
     return joiner.join(s.text for s in segments), spans
 
 
+def segments_in(source: Source, chunk: Chunk) -> list[Segment]:
+    """The segments of its source that a chunk covers: its page, its paragraphs, or its cues."""
+    if chunk.page is not None:
+        return [s for s in source.segments if s.page == chunk.page]
+    if chunk.start is not None:
+        return [s for s in source.segments if s.start is not None and chunk.start <= s.start and s.end <= chunk.end]
+    return [
+        s for s in source.segments
+        if s.paragraph is not None and chunk.paragraph_start <= s.paragraph <= chunk.paragraph_end
+    ]
+
+
 def covered(spans: list[Span], start: int, end: int) -> list[Segment]:
     return [segment for a, b, segment in spans if a < end and b > start]
 

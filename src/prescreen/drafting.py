@@ -15,7 +15,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from prescreen.checks import is_instruction
-from prescreen.chunking import covered, join_segments
+from prescreen.chunking import covered, join_segments, segments_in
 from prescreen.models import Detail, Rubric, Source
 from prescreen.report import Citation, DetailFinding, LLMUsage
 from prescreen.retrieve import Candidate
@@ -62,17 +62,13 @@ def sentences_of(candidate: Candidate, source: Source) -> list[Citation]:
     if source.kind == "pdf":
         return [_cite(source, chunk.text[a:b], page=chunk.page) for a, b in sentence_spans(chunk.text)]
     if source.kind == "transcript":
-        cues = [s for s in source.segments if s.start is not None and chunk.start <= s.start and s.end <= chunk.end]
-        text, spans = join_segments(source, cues)
+        text, spans = join_segments(source, segments_in(source, chunk))
         out = []
         for a, b in sentence_spans(text):
             hit = covered(spans, a, b)
             out.append(_cite(source, text[a:b], start=hit[0].start, end=hit[-1].end))
         return out
-    paragraphs = [
-        s for s in source.segments
-        if s.paragraph is not None and chunk.paragraph_start <= s.paragraph <= chunk.paragraph_end
-    ]
+    paragraphs = segments_in(source, chunk)
     return [_cite(source, p.text[a:b], paragraph=p.paragraph) for p in paragraphs for a, b in sentence_spans(p.text)]
 
 
@@ -257,12 +253,5 @@ def _conf(score: float, floor: float) -> float:
 
 
 def _places(sentences: list[Sentence]) -> str:
-    from prescreen.locators import describe
-
-    places = []
-    for s in sentences[:MAX_CITATIONS]:
-        c = s.citation
-        place = f"{c.artifact_id} {describe(c.page, c.paragraph, None, c.start, c.end)}"
-        if place not in places:
-            places.append(place)
+    places = dict.fromkeys(f"{s.citation.artifact_id} {s.citation.where}" for s in sentences[:MAX_CITATIONS])
     return ", ".join(places)

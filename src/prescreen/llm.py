@@ -22,6 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field, ValidationError
 
 from prescreen.checks import is_instruction
+from prescreen.chunking import segments_in
 from prescreen.drafting import Draft, ExtractiveDrafter, relevance
 from prescreen.errors import ConfigurationError
 from prescreen.locators import describe
@@ -202,14 +203,14 @@ def locate(passage: Passage, quote: str, source: Source) -> Citation:
     elif source.kind == "transcript":
         place = _cue_span(source, chunk, quote)
     else:
-        paras = [s for s in source.segments if s.paragraph and chunk.paragraph_start <= s.paragraph <= chunk.paragraph_end]
+        paras = segments_in(source, chunk)
         hit = next((s for s in paras if normalise(quote) in normalise(s.text)), None)
         place = {"paragraph": (hit or paras[0]).paragraph if paras else chunk.paragraph_start}
     return Citation(artifact_id=source.id, quote=quote, **place)
 
 
 def _cue_span(source: Source, chunk: Chunk, quote: str) -> dict[str, object]:
-    cues = [s for s in source.segments if s.start is not None and chunk.start <= s.start and s.end <= chunk.end]
+    cues = segments_in(source, chunk)
     wanted = normalise(quote)
     for i in range(len(cues)):
         for j in range(i, len(cues)):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from prescreen.locators import describe
 from prescreen.models import Rubric
 from prescreen.report import Citation, DetailFinding, Report
 
@@ -81,7 +80,7 @@ def _finding(finding: DetailFinding, text: str | None) -> list[str]:
 
 
 def where(citation: Citation) -> str:
-    return f"{citation.artifact_id}, {describe(citation.page, citation.paragraph, None, citation.start, citation.end)}"
+    return f"{citation.artifact_id}, {citation.where}"
 
 
 def _self_analysis(report: Report, rubric: Rubric | None) -> list[str]:

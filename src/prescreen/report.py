@@ -45,6 +45,13 @@ class Citation(BaseModel):
     verified: bool = False
     paragraph: int | None = Field(None, description="Added: 1-based paragraph (DOCX, Markdown, text).")
 
+    @property
+    def where(self) -> str:
+        """A reader's locator: `p. 3`, `para. 4`, `00:01:05-00:01:40`."""
+        from prescreen.locators import describe
+
+        return describe(self.page, self.paragraph, None, self.start, self.end)
+
 
 class DetailFinding(BaseModel):
     detail_id: str

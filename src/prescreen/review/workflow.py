@@ -30,7 +30,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from prescreen.errors import PrescreenError
-from prescreen.locators import describe
 from prescreen.models import Earner, Manifest, Rubric, Source
 from prescreen.report import Citation, DetailFinding, Report
 from prescreen.review import accounts
@@ -441,7 +440,7 @@ def citation_view(sources: dict[str, Source], citation: Citation, mask: Callable
     before, quote, after = around(region, citation.quote)
     return CitationView(
         artifact_id=citation.artifact_id, title=mask(source.title if source else ""),
-        where=describe(citation.page, citation.paragraph, None, citation.start, citation.end),
+        where=citation.where,
         quote=mask(quote), context_before=mask(before), context_after=mask(after),
     )
 
