@@ -7,6 +7,7 @@ The output folder is wiped and rebuilt. What happens to a source file depends on
 
     NAME.scan.pdf.txt   -> NAME.pdf   image-only PDF (a "scanned" document, no text layer)
     NAME.pdf.txt        -> NAME.pdf   text PDF, one source page = one physical page
+    NAME.slides.pdf.txt -> NAME.pdf   text PDF in landscape, one source page = one slide
     NAME.docx.md        -> NAME.docx  Word document
     anything else       -> copied as it is (submission.yaml, *.md, *.txt, *.vtt, *.srt, ...)
 
@@ -41,11 +42,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLES: list[tuple[str, str]] = [
     ("examples/sources/lincoln-elementary", "examples/lincoln-elementary"),
     ("examples/sources/harbor-middle", "examples/harbor-middle"),
-    # benchmarks/labelled/sources/<name> -> benchmarks/labelled/<name> pairs go below.
-    ("benchmarks/labelled/sources/riverside-traps", "benchmarks/labelled/riverside-traps"),
-    ("benchmarks/labelled/sources/maple-ridge-injection", "benchmarks/labelled/maple-ridge-injection"),
-    ("benchmarks/labelled/sources/cedar-grove-el", "benchmarks/labelled/cedar-grove-el"),
 ]
+LABELLED = "benchmarks/labelled"  # every LABELLED/sources/<name> is built into LABELLED/<name>
+
+
+def all_pairs() -> list[tuple[Path, Path]]:
+    """The sample bundles, and every labelled bundle found under LABELLED/sources."""
+    pairs = [(ROOT / s, ROOT / o) for s, o in BUNDLES]
+    sources = sorted(p for p in (ROOT / LABELLED / "sources").iterdir() if (p / "submission.yaml").is_file())
+    return pairs + [(src, ROOT / LABELLED / src.name) for src in sources]
 
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PAGE_BREAK = "<<<PAGE>>>"
@@ -115,10 +120,10 @@ def page_blocks(page: str) -> list[tuple[str, object]]:
 # ---------------------------------------------------------------- text PDF
 
 
-def new_pdf(title: str):
+def new_pdf(title: str, orientation: str = "portrait"):
     from fpdf import FPDF
 
-    pdf = FPDF(format="letter", unit="mm")
+    pdf = FPDF(orientation=orientation, format="letter", unit="mm")
     pdf.set_creation_date(FIXED_DATE)
     pdf.set_title(latin1(title))
     pdf.set_creator("prescreen examples/build.py")
@@ -161,9 +166,9 @@ def draw_page(pdf, blocks: list[tuple[str, object]]) -> None:
             pdf.multi_cell(0, 5.2, latin1(value), new_x="LMARGIN", new_y="NEXT")
 
 
-def build_text_pdf(src: Path, dest: Path) -> None:
+def build_text_pdf(src: Path, dest: Path, orientation: str = "portrait") -> None:
     pages = split_pages(src.read_text(encoding="utf-8"))
-    pdf = new_pdf(dest.stem)
+    pdf = new_pdf(dest.stem, orientation)
     for number, page in enumerate(pages, start=1):
         pdf.add_page()
         draw_page(pdf, page_blocks(page))
@@ -328,7 +333,12 @@ def fixed_zip_times(data: bytes) -> bytes:
 
 # ---------------------------------------------------------------- bundles
 
-_RULES = [(".scan.pdf.txt", ".pdf", build_scan_pdf), (".pdf.txt", ".pdf", build_text_pdf),
+def build_slides_pdf(src: Path, dest: Path) -> None:
+    build_text_pdf(src, dest, orientation="landscape")
+
+
+_RULES = [(".scan.pdf.txt", ".pdf", build_scan_pdf), (".slides.pdf.txt", ".pdf", build_slides_pdf),
+          (".pdf.txt", ".pdf", build_text_pdf),
           (".docx.md", ".docx", build_docx)]
 
 
@@ -365,7 +375,7 @@ def build_bundle(src_dir: Path, out_dir: Path) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     if argv == ["--all"]:
-        pairs = [(ROOT / s, ROOT / o) for s, o in BUNDLES]
+        pairs = all_pairs()
     elif len(argv) == 2:
         pairs = [(Path(argv[0]).resolve(), Path(argv[1]).resolve())]
     else:
