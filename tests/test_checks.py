@@ -52,7 +52,9 @@ def test_every_detail_without_entry_is_reported():
         (("A1", "around the middle"), "locator_unreadable"),
         (("A1", None), "locator_unreadable"),
         (("A2", "p. 1"), "locator_unreadable"),
-        (("A4", "p. 1"), "locator_unreadable"),
+        (("A1", "p. 0"), "locator_out_of_range"),
+        (("A3", "para. 0"), "locator_out_of_range"),
+        (("A1", "p. 1, p. 9"), "locator_out_of_range"),
         (("A1", "p. 2"), "evidence_not_at_locator"),
     ],
 )
@@ -62,9 +64,19 @@ def test_broken_references(ref, kind):
     assert len([k for d, k in found if d == "EO1.2"]) == 1
 
 
-@pytest.mark.parametrize("ref", [("A1", "p. 1"), ("A2", "00:00:10"), ("A3", "para. 2"), ("A3", "§ monitoring")])
+@pytest.mark.parametrize(
+    "ref",
+    [("A1", "p. 1"), ("A2", "00:00:10"), ("A3", "para. 2"), ("A3", "§ monitoring"), ("A1", "pg.1"),
+     ("A1", "slide 1"), ("A3", "¶ 2"), ("A1", "p. 1, p. 2")],
+)
 def test_sound_references_raise_nothing(ref):
     assert not [k for d, k in issues_for([entry("EO1.2", *ref)]) if d == "EO1.2"]
+
+
+def test_a_pointer_into_an_unreadable_file_is_not_a_self_analysis_issue():
+    """Spec: the file is already under problems, and the finding says so."""
+    found = issues_for([entry("EO1.2", "A4", "p. 1")], unreadable={"A4": "encrypted"})
+    assert not [k for d, k in found if d == "EO1.2"]
 
 
 @pytest.mark.parametrize("explanation", ["", "   ", "See page one."])

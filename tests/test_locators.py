@@ -1,6 +1,6 @@
 import pytest
 
-from prescreen.locators import describe, parse_locator, seconds
+from prescreen.locators import describe, parse_locator, parse_locators, seconds
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,19 @@ from prescreen.locators import describe, parse_locator, seconds
         ("4:10", "time", 250, 250),
         ("00:04:10-00:05:00", "time", 250, 300),
         ("01:00:00.5", "time", 3600.5, 3600.5),
+        # as people write them (bundle spec)
+        ("pg. 3", "page", 3, 3),
+        ("pg 3", "page", 3, 3),
+        ("pp. 3\u20134", "page", 3, 4),
+        ("pages 3 to 4", "page", 3, 4),
+        ("slide 4", "page", 4, 4),
+        ("slides 3-5", "page", 3, 5),
+        ("para 12", "paragraph", 12, 12),
+        ("paragraph 12", "paragraph", 12, 12),
+        ("\u00b6 12", "paragraph", 12, 12),
+        ("4:10-5:00", "time", 250, 300),
+        ("00:04:10 \u2014 00:05:00", "time", 250, 300),
+        ("p. 3 (the table)", "page", 3, 3),
     ],
 )
 def test_parse_locator(text, kind, first, last):
@@ -24,12 +37,26 @@ def test_parse_locator(text, kind, first, last):
     assert (loc.kind, loc.first, loc.last) == (kind, first, last)
 
 
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        ("p. 3, p. 5", [("page", 3, 3), ("page", 5, 5)]),
+        ("pp. 2, 4", [("page", 2, 2), ("page", 4, 4)]),
+        ("slide 4 and slide 6", [("page", 4, 4), ("page", 6, 6)]),
+        ("paras 3 and 5-6", [("paragraph", 3, 3), ("paragraph", 5, 6)]),
+        ("p. 2; 00:01:00", [("page", 2, 2), ("time", 60, 60)]),
+    ],
+)
+def test_listed_locators(text, places):
+    assert [(p.kind, p.first, p.last) for p in parse_locators(text)] == places
+
+
 def test_section_locator_keeps_heading_text():
     loc = parse_locator("§ Monitoring and review")
     assert loc.kind == "section" and loc.section == "Monitoring and review"
 
 
-@pytest.mark.parametrize("text", ["around the middle", "", "p. x", "pp. 5-2", "slide 4"])
+@pytest.mark.parametrize("text", ["around the middle", "", "p. x", "pp. 5-2", "see my binder", "whole document", "3"])
 def test_unreadable_locators_raise(text):
     with pytest.raises(ValueError):
         parse_locator(text)

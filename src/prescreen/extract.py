@@ -21,6 +21,7 @@ from docx.document import Document as DocxDocument
 from docx.table import Table, _Row
 from docx.text.paragraph import Paragraph
 from pydantic import BaseModel, Field
+from markdown_it import MarkdownIt
 from pypdf import PdfReader
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
@@ -172,9 +173,32 @@ def _page_labels(reader: PdfReader) -> list[str] | None:
     return None if labels == plain else labels
 
 
-# ---------------------------------------------------------------- DOCX
+# ---------------------------------------------------------------- paragraphs (DOCX, Markdown, text)
 
-Block = tuple[Literal["heading", "para"], str]
+Block = tuple[Literal["heading", "para", "row"], str]
+
+
+def number_paragraphs(blocks: Iterable[Block]) -> list[Segment]:
+    """One numbering, as a reader counts (bundle spec): every non-empty heading and paragraph is numbered
+    1, 2, 3 ...; a table row is not numbered, it belongs to the paragraph before it; a heading names the
+    section of itself and of what follows."""
+    segments: list[Segment] = []
+    section = None
+    for kind, raw in blocks:
+        text = _tidy(raw).strip()
+        if not text:
+            continue
+        if kind == "row" and segments:
+            last = segments[-1]
+            segments[-1] = last.model_copy(update={"text": f"{last.text}\n{text}"})
+            continue
+        if kind == "heading":
+            section = " ".join(text.split())
+        segments.append(Segment(text=text, paragraph=len(segments) + 1, section=section))
+    return segments
+
+
+# ---------------------------------------------------------------- DOCX
 
 
 def _read_docx(path: Path, limits: LimitSettings) -> Extracted:
@@ -192,7 +216,7 @@ def _read_docx(path: Path, limits: LimitSettings) -> Extracted:
         raise ExtractionError(
             "unreadable", f"the Word file is damaged or not a .docx ({exc}): save it again as .docx or export it as PDF"
         ) from exc
-    return Extracted(segments=_number_paragraphs(blocks))
+    return Extracted(segments=number_paragraphs(blocks))
 
 
 def _check_package_size(path: Path, limits: LimitSettings) -> None:
@@ -211,7 +235,7 @@ def _check_package_size(path: Path, limits: LimitSettings) -> None:
 def _docx_blocks(document: DocxDocument) -> Iterator[Block]:
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            yield from (("para", _row_text(row)) for row in item.rows)
+            yield from (("row", _row_text(row)) for row in item.rows)
         elif isinstance(item, Paragraph):
             yield ("heading" if _is_heading(item) else "para", item.text)
 
@@ -234,29 +258,12 @@ def _row_text(row: _Row) -> str:
     return " | ".join(texts)
 
 
-def _number_paragraphs(blocks: Iterable[Block]) -> list[Segment]:
-    """Number the non-empty paragraphs 1, 2, 3 ...; a heading names the section of those after it."""
-    segments: list[Segment] = []
-    section = None
-    for kind, raw in blocks:
-        text = _tidy(raw).strip()
-        if kind == "heading":
-            section = text or None
-        elif text:
-            segments.append(Segment(text=text, paragraph=len(segments) + 1, section=section))
-    return segments
-
-
 # ---------------------------------------------------------------- Markdown and plain text
 
 
 def _read_plain(path: Path, limits: LimitSettings) -> Extracted:
-    return Extracted(segments=_number_paragraphs(("para", b) for b in _split_blocks(read_text(path))))
-
-
-def _read_markdown(path: Path, limits: LimitSettings) -> Extracted:
-    blocks = (block for chunk in _split_blocks(read_text(path)) for block in _markdown_blocks(chunk))
-    return Extracted(segments=_number_paragraphs(blocks))
+    text = read_text(path)
+    return Extracted(segments=number_paragraphs(("para", "\n".join(lines)) for _, lines in _line_blocks(text)))
 
 
 def read_text(path: Path) -> str:
@@ -274,58 +281,72 @@ def read_text(path: Path) -> str:
     raise ExtractionError("unreadable", "the text cannot be decoded: save it as UTF-8 and upload it again")
 
 
-_decode = read_text  # the old private name, still imported by checks.py
+def _line_blocks(text: str) -> list[tuple[int, list[str]]]:
+    """Runs of non-blank lines between blank lines: (first line's index, the lines)."""
+    blocks: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        if blocks and blocks[-1][0] + len(blocks[-1][1]) == number:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((number, [line]))
+    return blocks
 
 
-def _split_blocks(text: str) -> list[str]:
-    """Blocks of lines separated by blank lines."""
-    return [block for block in re.split(r"\n[^\S\n]*\n", text) if block.strip()]
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_SKIP = re.compile(r"^ {0,3}(?:(?:[-*_][ \t]*){3,}|`{3,}.*|~{3,}.*|\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?)$")
-_MARKUP: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"<!--.*?-->"), ""),
-    (re.compile(r"^[ \t]*(?:>[ \t]?)+"), ""),  # quote markers
-    (re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?"), ""),  # list markers, task boxes
-    (re.compile(r"^[ \t]*\|(.*?)\|?[ \t]*$"), r"\1"),  # a table row's outer pipes
-    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
-    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # autolinks
-    (re.compile(r"(`+)(.+?)\1"), r"\2"),  # inline code
-    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1"),
-    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"\1"),
-    (re.compile(r"\*(?=\S)(.+?)(?<=\S)\*"), r"\1"),
-    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-]
-_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|~])")
-_HIDDEN = re.compile("[\ue000-\ue0ff]")
+def _read_markdown(path: Path, limits: LimitSettings) -> Extracted:
+    """Paragraphs numbered as the spec counts them (blank-line blocks, a lone heading included); their
+    text as a CommonMark parser renders it (markdown-it-py: linear time, source line maps)."""
+    text = read_text(path)
+    pieces = _markdown_pieces(text)
+    segments: list[Segment] = []
+    section = None
+    for first, lines in _line_blocks(text):
+        inside = [piece for line, piece in pieces if first <= line < first + len(lines)]
+        if headings := [words for kind, words in inside if kind == "heading"]:
+            section = " ".join(headings[-1].split())
+        body = _tidy("\n".join(words for _, words in inside)).strip()
+        segments.append(Segment(text=body, paragraph=len(segments) + 1, section=section))
+    return Extracted(segments=segments)
 
 
-def _markdown_blocks(chunk: str) -> Iterator[Block]:
-    """One blank-line-separated chunk as its headings (ATX `#` or underlined) and paragraphs."""
-    lines: list[str] = []
-    for line in chunk.split("\n"):
-        heading = _HEADING.match(line)
-        if heading or (lines and _SETEXT.match(line)):
-            if heading and lines:
-                yield ("para", "\n".join(lines))
-            yield ("heading", strip_markup(heading.group(2) or "") if heading else " ".join(lines))
-            lines = []
-        elif not _SKIP.match(line):
-            lines.append(strip_markup(line))
-    if lines:
-        yield ("para", "\n".join(lines))
+def _markdown_pieces(text: str) -> list[tuple[int, tuple[str, str]]]:
+    """(source line, (kind, plain text)) for every heading, paragraph line group, table row and code block."""
+    pieces: list[tuple[int, tuple[str, str]]] = []
+    tokens = _MARKDOWN.parse(text)
+    row: list[str] = []
+    for i, token in enumerate(tokens):
+        if token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close" and any(row):
+            pieces.append((row_line, ("row", " | ".join(c for c in row if c))))
+        elif token.type == "inline" and token.map is not None:
+            plain = _inline_text(token)
+            if tokens[i - 1].type in ("th_open", "td_open"):
+                row.append(" ".join(plain.split()))
+                row_line = token.map[0]
+            elif plain.strip():
+                kind = "heading" if tokens[i - 1].type == "heading_open" else "para"
+                pieces.append((token.map[0], (kind, plain.strip())))
+        elif token.type in ("fence", "code_block") and token.map is not None and token.content.strip():
+            pieces.append((token.map[0], ("para", token.content.strip("\n"))))
+    return pieces
 
 
-def strip_markup(line: str) -> str:
-    """One line of Markdown as plain words and punctuation: list and quote markers, emphasis, links removed."""
-    line = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m.group(1))), line)  # hide `\*` from the patterns
-    for pattern, replacement in _MARKUP:
-        line = pattern.sub(replacement, line)
-    return _HIDDEN.sub(lambda m: chr(ord(m.group()) - 0xE000), line).strip()
+def _inline_text(token) -> str:
+    """An inline token's words: text, code and image alt text; soft and hard breaks as line breaks."""
+    out = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif child.type == "image":
+            out.append(child.content)
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- transcripts

@@ -1,4 +1,9 @@
-"""Self-analysis locators ("p. 2", "pp. 2-3", "para. 4", "§ Monitoring", "00:04:10-00:05:00"): parse and describe."""
+"""Self-analysis locators, read the way a person reads them: parse and describe.
+
+Earners type locators by hand (`p.3`, `pg. 3`, `pp. 3–4`, `pages 3 to 4`, `slide 4`, `para 12`, `¶ 12`,
+`4:10-5:00`, `§ Monitoring`) and list them (`p. 3, p. 5`, `pp. 2, 4`). See the bundle spec, "Locators as
+people write them".
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,63 @@ import re
 
 from prescreen.models import Locator
 
-_DASH = r"\s*(?:-|–|—|to)\s*"
-_NUM = r"(\d+)"
-_TIME = r"(\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)"
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("page", re.compile(rf"^(?:pp?\.?|pages?)\s*{_NUM}(?:{_DASH}{_NUM})?$", re.I)),
-    ("paragraph", re.compile(rf"^(?:paras?\.?|paragraphs?|¶)\s*{_NUM}(?:{_DASH}{_NUM})?$", re.I)),
-    ("time", re.compile(rf"^(?:at\s+)?{_TIME}(?:{_DASH}{_TIME})?$", re.I)),
+_DASHES = re.compile(r"\s*(?:[-‐‑‒–—―−]+|\bto\b|\bthrough\b|\bthru\b)\s*", re.I)
+_UNITS: list[tuple[str, re.Pattern[str]]] = [
+    ("page", re.compile(r"^(?:pages?|pgs?|pp?|slides?)\b\.?\s*", re.I)),
+    ("paragraph", re.compile(r"^(?:(?:paragraphs?|paras?|pars?)\b\.?|¶+)\s*", re.I)),
 ]
-_SECTION = re.compile(r"^(?:§|section)\s*(.+)$", re.I)
+_NUMBER = re.compile(r"^(\d{1,6})(?:-(\d{1,6}))?$")
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
+_TIMES = re.compile(rf"^(?:at\s+)?({_TIME})(?:-({_TIME}))?$", re.I)
+_SECTION = re.compile(r"^(?:§+|sections?\b|heading\b)\s*[:.]?\s*(.+)$", re.I)
+_LIST = re.compile(r"\s*(?:[,;]|\band\b|&)\s*", re.I)
+_ASIDE = re.compile(r"\([^()]*\)")
+
+
+def parse_locators(text: str) -> list[Locator]:
+    """Every place a locator names, in order; ValueError when it names no place a reader could go."""
+    text = " ".join(_ASIDE.sub(" ", text or "").split()).strip(" .,;:")
+    if section := _SECTION.match(text):
+        return [Locator(kind="section", section=section.group(1).strip(" '\"“”"))]
+    places: list[Locator] = []
+    kind: str | None = None
+    for item in (i for i in _LIST.split(text) if i.strip(" .")):
+        place = _parse_item(_DASHES.sub("-", item.strip(" .")), kind)
+        if place is not None:
+            places.append(place)
+            kind = place.kind
+    if not places:
+        raise ValueError(
+            f"{text!r} names no place: write a page (p. 3), slide (slide 4), paragraph (para. 4), "
+            "section (§ Heading) or time (00:04:10)"
+        )
+    return places
 
 
 def parse_locator(text: str) -> Locator:
-    """Parse a locator as the earner wrote it; ValueError when it says nowhere a reader could go."""
-    text = " ".join(text.split()).strip(" .,;")
-    if section := _SECTION.match(text):
-        return Locator(kind="section", section=section.group(1).strip())
-    for kind, pattern in _PATTERNS:
-        if match := pattern.match(text):
-            first, last = match.group(1), match.group(2) or match.group(1)
-            convert = seconds if kind == "time" else int
-            low, high = convert(first), convert(last)
-            if high < low:
-                raise ValueError(f"range {text!r} ends before it starts")
-            return Locator(kind=kind, first=low, last=high)
-    raise ValueError(f"{text!r} is not a page (p. 3), paragraph (para. 4), section (§ Heading) or time (00:04:10)")
+    """The first place a locator names (see parse_locators)."""
+    return parse_locators(text)[0]
+
+
+def _parse_item(item: str, inherited: str | None) -> Locator | None:
+    """One listed place: `pp. 3-4`, `slide 4`, `4:10-5:00`, or a bare `5` after a page or paragraph."""
+    if times := _TIMES.match(item):
+        return _ranged("time", seconds(times.group(1)), seconds(times.group(2) or times.group(1)))
+    kind, rest = inherited, item
+    for unit, pattern in _UNITS:
+        if unit_match := pattern.match(item):
+            kind, rest = unit, item[unit_match.end():]
+            break
+    number = _NUMBER.match(rest.replace(" ", ""))
+    if kind is None or number is None:
+        return None
+    return _ranged(kind, int(number.group(1)), int(number.group(2) or number.group(1)))
+
+
+def _ranged(kind: str, first: float, last: float) -> Locator:
+    if last < first:
+        raise ValueError(f"range {first:g}-{last:g} ends before it starts")
+    return Locator(kind=kind, first=first, last=last)
 
 
 def seconds(stamp: str) -> float:

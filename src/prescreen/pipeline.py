@@ -22,7 +22,7 @@ from prescreen.drafting import Drafter, ExtractiveDrafter, relevance
 from prescreen.errors import BundleError, ExtractionError, RubricError
 from prescreen.extract import extract_source
 from prescreen.index import EvidenceIndex, IndexStats
-from prescreen.locators import parse_locator
+from prescreen.locators import parse_locators
 from prescreen.models import Chunk, Detail, ManifestIssue, Rubric, Source
 from prescreen.report import DetailFinding, PartResult, Problem, Report, SelfAnalysisIssue
 from prescreen.retrieve import Candidate, Retriever, detail_query
@@ -196,11 +196,11 @@ class _Run:
             for ref in entry.evidence:
                 source = self.sources.get(ref.artifact)
                 try:
-                    locator = parse_locator(ref.locator or "")
+                    places = parse_locators(ref.locator or "")
                 except ValueError:
                     continue
                 if source is not None:
-                    out += [c for c in checks.chunks_at(chunks, source, locator) if c.id not in have]
+                    out += [c for p in places for c in checks.chunks_at(chunks, source, p) if c.id not in have]
         return list({c.id: c for c in out}.values())
 
     def check_self_analysis(self, chunks: list[Chunk], vectors: _Vectors) -> list[SelfAnalysisIssue]:

@@ -28,8 +28,40 @@ def stems(text: str) -> list[str]:
     return [_stem(w) for w in words if w and w not in _STOP]
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence, trimmed; table rows and list items count as sentences."""
+def sentence_spans(text: str, layout: bool = False) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, trimmed; table rows and list items count as sentences.
+
+    A table row (cells joined with ` | `) is never joined to the line before or after it. With `layout`
+    (text laid out in lines, as a PDF page is), a line that ends well short of the page's full lines ends
+    its unit too: a title, a paragraph's last line, a table cell. So no sentence splices a header row with
+    a data row.
+    """
+    spans = []
+    for a, b in _units(text, layout):
+        spans += [(a + x, a + y) for x, y in _sentences(text[a:b])]
+    return spans
+
+
+def _units(text: str, layout: bool) -> list[tuple[int, int]]:
+    """Stretches of text that no sentence may cross: split at rows of a table and, with layout, short lines."""
+    lines, offset = [], 0
+    for line in text.split("\n"):
+        lines.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    full = max((b - a for a, b in lines), default=0)
+    units, start = [], 0
+    for i, (a, b) in enumerate(lines[:-1]):
+        line, after = text[a:b], text[lines[i + 1][0]:lines[i + 1][1]]
+        if " | " in line or " | " in after or (layout and b - a < SHORT_LINE * full):
+            units.append((start, b))
+            start = lines[i + 1][0]
+    return units + [(start, len(text))]
+
+
+SHORT_LINE = 0.7  # of the page's longest line: a line this short is not wrapped prose
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         if _ABBREVIATION.search(text, max(0, match.start() - 8), match.start()) and "\n" not in match.group():
