@@ -1,6 +1,8 @@
 from prescreen.models import Segment, Source
 from prescreen.report import Citation, DetailFinding
-from prescreen.verify import check_citation, normalise, verify_findings
+import pytest
+
+from prescreen.verify import check_citation, quote_in, verify_findings
 
 PDF = Source(
     id="A1", file="a.pdf", role="artifact", kind="pdf", page_count=2,
@@ -26,10 +28,27 @@ def cite(**kw) -> Citation:
     return Citation(**kw)
 
 
-def test_normalise_folds_copying_noise_only():
-    assert normalise("The “working defini-\ntion”  of\tEquity") == normalise('the "working definition" of equity')
-    assert normalise("well-known") == normalise("well-\nknown")
-    assert normalise("equity") != normalise("equality")
+@pytest.mark.parametrize("quote, source", [
+    ('The "working definition" of Equity', "The “working defini-\ntion”  of\tEquity"),  # curly quotes, line-end hyphen
+    ("a well-known plan", "a well-\nknown plan"),  # the hyphen kept, or
+    ("an equitable plan", "an equi-\ntable plan"),  # dropped, where a line break follows it
+    ("from 12-15 families", "from 12–15 families"),  # dashes
+    ("the ﬁrst meeting", "the first meeting"),  # NFKC
+    ("a ten minute call", "a ten\u00a0minute\u200b call"),  # no-break and zero-width spaces
+])
+def test_quote_matches_up_to_what_copying_changes(quote, source):
+    assert quote_in(quote, source)
+
+
+@pytest.mark.parametrize("quote, source", [
+    ("1215 families attended", "12-15 families attended"),  # a hyphen is a character
+    ("we shared the plan", "We shared the plan"),  # so is case
+    ("equity plan adopted", "equality plan adopted"),
+    ("a wellknown plan", "a well-known plan"),  # no line break: the hyphen stays
+    ("an equi table", "an equi-\ntable"),
+])
+def test_quote_does_not_match_with_characters_dropped_or_case_changed(quote, source):
+    assert not quote_in(quote, source)
 
 
 def test_quote_at_cited_page_with_curly_quotes_and_line_end_hyphen():

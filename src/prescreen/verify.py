@@ -1,13 +1,16 @@
 """The citation verifier, shared by every drafter: a quote counts only if it is in the cited source at the cited place.
 
-Matching forgives what copying text out of a PDF or a chat model changes (white space, case, curly quotes,
-dashes, hyphenation at line ends) and nothing else.
+Matching forgives what copying text out of a PDF or a chat model changes and nothing else: white space, Unicode
+compatibility forms (NFKC), curly quotes, dashes, invisible characters (soft hyphens, zero-width spaces) and a
+word hyphenated at a line end ("equi-\ntable" is "equitable" or "equi-table"). Case, hyphens and every other
+character count: "1215 families" is not "12-15 families".
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from prescreen.models import Source
 from prescreen.report import Citation, DetailFinding
@@ -17,18 +20,34 @@ TIME_TOLERANCE = 1.0  # seconds either side of a cited span: cue boundaries are 
 
 _TRANSLATE = str.maketrans(
     {"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
-     "–": "-", "—": "-", "‒": "-", "―": "-", "‐": "-", "‑": "-", "…": "...",
-     "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None}
+     "–": "-", "—": "-", "‒": "-", "―": "-", "‐": "-", "‑": "-", "−": "-",
+     "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None, "\ufeff": None, "\x00": None}
 )
-_LINE_END_HYPHEN = re.compile(r"-\s*\n\s*")
+BREAK = "\x00"  # stands for a hyphen at a line end: the word goes on on the next line
+_LINE_END_HYPHEN = re.compile(r"(?<=\w)-[^\S\n]*\n\s*(?=\w)")
 _SPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
-    """Fold the differences that copying introduces; keep the words and their order."""
+    """Fold the differences that copying introduces; keep the characters, their case and their order.
+
+    A hyphen at a line end becomes BREAK, which a quote may read as nothing or as a hyphen."""
     text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    text = _LINE_END_HYPHEN.sub("", text).replace("-", "")
-    return _SPACE.sub(" ", text).strip().casefold()
+    text = _LINE_END_HYPHEN.sub(BREAK, text)
+    return _SPACE.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=4096)
+def _quote_pattern(quote: str) -> re.Pattern[str]:
+    """The normalised quote as a pattern: a hyphen may be a line-end BREAK, and a BREAK may sit between letters."""
+    parts = [f"[-{BREAK}]" if char == "-" else re.escape(char) for char in quote.replace(BREAK, "-")]
+    return re.compile(f"{BREAK}?".join(parts))
+
+
+def quote_in(quote: str, region: str) -> bool:
+    """Whether `quote` is a contiguous run of `region`, up to what copying changes (see the module's docstring)."""
+    wanted = normalise(quote)
+    return bool(wanted) and _quote_pattern(wanted).search(normalise(region)) is not None
 
 
 def clean_quote(quote: str) -> str:
@@ -59,13 +78,13 @@ def check_citation(citation: Citation, sources: dict[str, Source]) -> str | None
     source = sources.get(citation.artifact_id)
     if source is None:
         return f"{citation.artifact_id} is not a readable file of this submission"
-    quote = normalise(clean_quote(citation.quote))
-    if len(quote.split()) < MIN_QUOTE_WORDS:
+    quote = clean_quote(citation.quote)
+    if len(normalise(quote).split()) < MIN_QUOTE_WORDS:
         return f"quote is shorter than {MIN_QUOTE_WORDS} words"
     region = region_text(source, citation)
     if region is None:
         return "the cited place does not exist in the source"
-    if quote not in normalise(region):
+    if not quote_in(quote, region):
         return "quote not found at the cited place"
     return None
 
