@@ -68,7 +68,7 @@ _INSTRUCTION_PATTERNS = [
     rf"\b(?:dear|hello|hi|hey|greetings|attention)\b[,:]? (?:\w+ ){{0,2}}?{_READER}\b",
     rf"(?:^|(?<=[.!?] ))to (?:the |any |my |all )?(?:\w+ )?{_READER} ?[,:]",
     # Spanish, French, Portuguese, German (accents are folded away)
-    r"\b(?:ignora|ignoren|ignorez|ignorer|ignorar|ignoriere|ignorieren|olvida|olviden|omite|oubliez|oublie|"
+    r"\b(?:ignore|ignora|ignoren|ignorez|ignorer|ignorar|ignoriere|ignorieren|olvida|olviden|omite|oubliez|oublie|"
     r"desconsidera|vergiss)\b.{0,40}\b(?:instrucciones|instructions|instrucoes|indicaciones|consignes|anweisungen|"
     r"reglas|regles|rubrica|criterios|criteres|kriterien)\b",
     r"\b(?:marca|marquen|marque[zr]?|califica|evalua|note[zr]?|bewerte|markiere)\b.{0,40}\b(?:todos|todas|tous|toutes|"
@@ -96,17 +96,20 @@ def is_instruction(text: str) -> bool:
 def instruction_units(source: Source) -> list[list[Unit]]:
     """The source's instructions, each as the sentences that say it: one, or two read together.
 
-    Two neighbouring sentences (across segments too: a transcript cue, a PDF line) are flagged together when
-    only their join reads as an instruction ("Ignore everything above. The earlier instructions are void.").
+    Two neighbouring sentences (across segments too: a transcript cue, a PDF line) are flagged together when an
+    instruction runs from one into the other ("Ignore everything above. The earlier instructions are void.").
     """
     units = [(i, a, b) for i, seg in enumerate(source.segments) for a, b in sentence_spans(seg.text)]
     texts = [source.segments[i].text[a:b] for i, a, b in units]
-    single = [is_instruction(t) for t in texts]
-    hits = [[unit] for unit, flagged in zip(units, single) if flagged]
-    for k in range(len(units) - 1):
-        if not (single[k] or single[k + 1]) and is_instruction(f"{texts[k]} {texts[k + 1]}"):
-            hits.append([units[k], units[k + 1]])
+    hits = [[unit] for unit, text in zip(units, texts) if is_instruction(text)]
+    hits += [[units[k], units[k + 1]] for k in range(len(units) - 1) if _runs_across(texts[k], texts[k + 1])]
     return sorted(hits)
+
+
+def _runs_across(first: str, second: str) -> bool:
+    """Whether an instruction starts in `first` and ends in `second` (read in canonical form)."""
+    boundary = len(fold(first))
+    return any(m.start() < boundary < m.end() for m in _INSTRUCTION.finditer(fold(f"{first} {second}")))
 
 
 def suspicious_instructions(sources: list[Source]) -> list[Problem]:
