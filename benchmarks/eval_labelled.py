@@ -1,76 +1,259 @@
-"""How well screening matches hand-written ground truth on the labelled bundles.
+"""The one scorer: screening against hand-written answer keys, per split (dev, test).
 
-    python benchmarks/eval_labelled.py [LABELS.yaml ...]
+    python benchmarks/eval_labelled.py                  # every labelled bundle, dev and test
+    python benchmarks/eval_labelled.py --split test     # one split
+    python benchmarks/eval_labelled.py -v               # and every disagreement, bundle by bundle
+    python benchmarks/eval_labelled.py --drafter llm    # through the configured LLM endpoint
 
-For each bundle: word counts (exact?), planted self-analysis issues and file problems found, citations
-that fail re-verification, and precision / recall of gap detection (a detail labelled `weak` or `missing`
-is a gap; a finding of `weak` or `missing` is a detected gap), plus exact-status agreement.
+Answer keys (`*.labels.yaml`, format in benchmarks/labelled/BRIEF.md) were written with their bundles by
+their authors, never from prescreen's output. The split is by author (benchmarks/labelled/splits.yaml):
+tune on dev, report on test. Printed per split:
+
+- the status confusion matrix (rows: labelled, columns: drafted);
+- gap precision, recall and F1 (a gap is a detail `weak` or `missing`);
+- top-citation hit rate: of the details labelled `evidenced`, the share whose first citation sits at a
+  labelled evidence place;
+- quote validity: citations that re-verify at their place, and spliced quotes (across table rows);
+- self-analysis precision and recall, per kind and over all kinds;
+- word-count exactness, readiness accuracy.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from sklearn.metrics import confusion_matrix
 
+from prescreen.locators import parse_locators
+from prescreen.models import Locator
 from prescreen.pipeline import Screener, Screening
+from prescreen.report import Citation
 from prescreen.settings import Settings
-from prescreen.verify import check_citation
+from prescreen.verify import check_citation, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
+LABELLED = ROOT / "benchmarks" / "labelled"
 GAP = {"weak", "missing"}
+STATUSES = ["evidenced", "weak", "missing"]
+KINDS = ["no_entry", "unknown_artifact", "locator_out_of_range", "locator_unreadable", "no_explanation",
+         "evidence_not_at_locator"]
+
+
+# ---------------------------------------------------------------- answer keys
+
+
+def load_labels(path: Path) -> dict:
+    """An answer key, with the first format's `details: {EO1.1: weak}` read as `{status: weak}`."""
+    labels = yaml.safe_load(path.read_text())
+    labels["details"] = {
+        d: value if isinstance(value, dict) else {"status": value, "evidence": []}
+        for d, value in labels["details"].items()
+    }
+    labels.setdefault("author", "legacy")
+    return labels
 
 
 def all_labels() -> list[Path]:
-    return sorted((ROOT / "examples" / "labels").glob("*.yaml")) + sorted((ROOT / "benchmarks" / "labelled").glob("*.labels.yaml"))
+    return sorted((ROOT / "examples" / "labels").glob("*.yaml")) + sorted(LABELLED.glob("*.labels.yaml"))
 
 
-def evaluate(labels: dict, screening: Screening) -> dict:
-    report = screening.report
-    words = {p.part_id: p.word_count for p in report.parts}
-    found_issues = {(i.detail_id, i.kind) for i in report.self_analysis_issues}
-    found_problems = {(p.file, p.kind) for p in report.problems}
-    planted_issues = {(i["detail_id"], i["kind"]) for i in labels.get("self_analysis_issues", [])}
-    planted_problems = {(p["file"], p["kind"]) for p in labels.get("problems", [])}
-    predicted = {d.detail_id: d.status for d in report.details}
-    truth = labels["details"]
-    tp = sum(truth[d] in GAP and predicted.get(d) in GAP for d in truth)
+def split_of(labels: dict, splits: dict[str, list[str]]) -> str:
+    return next((name for name, authors in splits.items() if labels["author"] in authors), "dev")
+
+
+def load_splits() -> dict[str, list[str]]:
+    return {k: [str(a) for a in v] for k, v in yaml.safe_load((LABELLED / "splits.yaml").read_text()).items()}
+
+
+# ---------------------------------------------------------------- places
+
+
+def at_place(citation: Citation, place: dict, tolerance: float = 2.0) -> bool:
+    """Whether a citation sits at a labelled place (`{source: A1, locator: "p. 2"}`)."""
+    if citation.artifact_id != str(place["source"]):
+        return False
+    try:
+        locators = parse_locators(str(place["locator"]))
+    except ValueError:
+        return False
+    return any(_inside(citation, loc, tolerance) for loc in locators)
+
+
+def _inside(citation: Citation, loc: Locator, tolerance: float) -> bool:
+    if loc.kind == "page":
+        return citation.page is not None and loc.first <= citation.page <= loc.last
+    if loc.kind == "paragraph":
+        return citation.paragraph is not None and loc.first <= citation.paragraph <= loc.last
+    if loc.kind == "time" and citation.start is not None:
+        end = citation.end if citation.end is not None else citation.start
+        return citation.start <= loc.last + tolerance and end >= loc.first - tolerance
+    return False
+
+
+def spliced(citation: Citation, screening: Screening) -> bool:
+    """A quote that runs across two rows of a table (or a header row and a data row) is not a quote."""
+    source = screening.sources.get(citation.artifact_id)
+    if source is None or source.kind in ("pdf", "transcript"):
+        return False
+    quote = normalise(citation.quote)
+    for segment in source.segments:
+        if segment.paragraph != citation.paragraph or " | " not in segment.text:
+            continue
+        lines = [normalise(line) for line in segment.text.split("\n")]
+        return not any(quote in line for line in lines)
+    return False
+
+
+# ---------------------------------------------------------------- scoring one bundle
+
+
+@dataclass
+class Tally:
+    """Counts added up over bundles; the metrics are computed from them once."""
+
+    truth: list[str] = field(default_factory=list)
+    drafted: list[str] = field(default_factory=list)
+    evidenced: int = 0
+    top_hits: int = 0
+    citations: int = 0
+    valid: int = 0
+    spliced: int = 0
+    sa: Counter = field(default_factory=Counter)  # (kind, "tp" | "fp" | "fn") -> n
+    parts: int = 0
+    parts_exact: int = 0
+    bundles: int = 0
+    ready_right: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, labels: dict, screening: Screening) -> None:
+        report = screening.report
+        self.bundles += 1
+        name = Path(labels["bundle"]).name
+        self._details(labels, screening, name)
+        self._self_analysis(labels, report, name)
+        words = {p.part_id: p.word_count for p in report.parts}
+        for part, count in labels.get("word_counts", {}).items():
+            self.parts += 1
+            self.parts_exact += words.get(part) == count
+            if words.get(part) != count:
+                self.notes.append(f"{name}: {part} counted {words.get(part)} words, labelled {count}")
+        self.ready_right += report.readiness == labels.get("readiness")
+        if report.readiness != labels.get("readiness"):
+            self.notes.append(f"{name}: readiness {report.readiness}, labelled {labels.get('readiness')}")
+
+    def _details(self, labels: dict, screening: Screening, name: str) -> None:
+        drafted = {d.detail_id: d for d in screening.report.details}
+        for detail_id, truth in labels["details"].items():
+            finding = drafted.get(detail_id)
+            status = finding.status if finding else "missing"
+            self.truth.append(truth["status"])
+            self.drafted.append(status)
+            if status != truth["status"]:
+                self.notes.append(f"{name}: {detail_id} drafted {status}, labelled {truth['status']}"
+                                  f" ({truth.get('note', '')})")
+            if truth["status"] == "evidenced" and truth.get("evidence"):
+                self.evidenced += 1
+                first = finding.citations[0] if finding and finding.citations else None
+                self.top_hits += bool(first and any(at_place(first, p) for p in truth["evidence"]))
+            for citation in finding.citations if finding else []:
+                self.citations += 1
+                self.valid += citation.verified and check_citation(citation, screening.sources) is None
+                self.spliced += spliced(citation, screening)
+
+    def _self_analysis(self, labels: dict, report, name: str) -> None:
+        found = Counter((i.detail_id, i.kind) for i in report.self_analysis_issues)
+        truth = Counter((i["detail_id"], i["kind"]) for i in labels.get("self_analysis_issues", []))
+        for (detail_id, kind), n in (found | truth).items():
+            tp = min(found[(detail_id, kind)], truth[(detail_id, kind)])
+            fp, fn = found[(detail_id, kind)] - tp, truth[(detail_id, kind)] - tp
+            self.sa[(kind, "tp")] += tp
+            self.sa[(kind, "fp")] += fp
+            self.sa[(kind, "fn")] += fn
+            if fp or fn:
+                self.notes.append(f"{name}: self-analysis {detail_id} {kind}: " + ("false flag" if fp else "missed"))
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def summary(t: Tally) -> dict[str, float]:
+    gaps_true = sum(s in GAP for s in t.truth)
+    gaps_drafted = sum(s in GAP for s in t.drafted)
+    tp = sum(a in GAP and b in GAP for a, b in zip(t.truth, t.drafted))
+    p, r = _ratio(tp, gaps_drafted), _ratio(tp, gaps_true)
+    sa_tp = sum(n for (k, w), n in t.sa.items() if w == "tp")
+    sa_fp = sum(n for (k, w), n in t.sa.items() if w == "fp")
+    sa_fn = sum(n for (k, w), n in t.sa.items() if w == "fn")
+    sa_p, sa_r = _ratio(sa_tp, sa_tp + sa_fp), _ratio(sa_tp, sa_tp + sa_fn)
     return {
-        "word_counts_exact": all(words.get(k) == v for k, v in labels["word_counts"].items()),
-        "word_counts": {k: (words.get(k), v) for k, v in labels["word_counts"].items()},
-        "issues_missed": sorted(planted_issues - found_issues),
-        "issues_extra": sorted(found_issues - planted_issues),
-        "problems_missed": sorted(planted_problems - found_problems),
-        "unverified_citations": sum(
-            check_citation(c, screening.sources) is not None or not c.verified for d in report.details for c in d.citations
-        ),
-        "gap_precision": tp / max(1, sum(predicted.get(d) in GAP for d in truth)),
-        "gap_recall": tp / max(1, sum(truth[d] in GAP for d in truth)),
-        "status_agreement": sum(predicted.get(d) == s for d, s in truth.items()) / len(truth),
-        "disagreements": {d: (s, predicted.get(d)) for d, s in truth.items() if predicted.get(d) != s},
-        "readiness": (report.readiness, labels.get("readiness")),
-        "_counts": {"tp": tp, "predicted": sum(predicted.get(d) in GAP for d in truth),
-                    "gaps": sum(truth[d] in GAP for d in truth)},
+        "bundles": t.bundles, "details": len(t.truth),
+        "status_agreement": _ratio(sum(a == b for a, b in zip(t.truth, t.drafted)), len(t.truth)),
+        "gap_precision": p, "gap_recall": r, "gap_f1": _f1(p, r),
+        "top_citation_hit": _ratio(t.top_hits, t.evidenced),
+        "quote_validity": _ratio(t.valid, t.citations), "spliced_quotes": t.spliced,
+        "self_analysis_precision": sa_p, "self_analysis_recall": sa_r,
+        "word_counts_exact": _ratio(t.parts_exact, t.parts),
+        "readiness_accuracy": _ratio(t.ready_right, t.bundles),
     }
 
 
-def main(paths: list[Path]) -> None:
-    totals = {"tp": 0, "predicted": 0, "gaps": 0}
+def print_split(name: str, t: Tally, verbose: bool) -> None:
+    print(f"\n== {name}: {t.bundles} bundles, {len(t.truth)} details")
+    matrix = confusion_matrix(t.truth, t.drafted, labels=STATUSES)
+    print("  status confusion (rows labelled, columns drafted):  " + "  ".join(f"{s:>9}" for s in STATUSES))
+    for status, row in zip(STATUSES, matrix):
+        print(f"  {status:>50}  " + "  ".join(f"{n:>9}" for n in row))
+    for key, value in summary(t).items():
+        print(f"  {key:26} {value:.3f}" if isinstance(value, float) else f"  {key:26} {value}")
+    print("  self-analysis by kind (precision / recall, tp fp fn):")
+    for kind in KINDS:
+        tp, fp, fn = (t.sa[(kind, w)] for w in ("tp", "fp", "fn"))
+        print(f"    {kind:24} {_ratio(tp, tp + fp):.2f} / {_ratio(tp, tp + fn):.2f}   ({tp} {fp} {fn})")
+    if verbose:
+        print("\n".join(f"    - {note}" for note in t.notes))
+
+
+def screener_for(drafter: str, data_dir: Path) -> Screener:
+    settings = Settings(data_dir=data_dir)
+    if drafter == "llm":
+        from prescreen.cli import make_drafter
+
+        return Screener(settings, drafter=make_drafter(settings, "llm"))
+    return Screener(settings)
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("labels", nargs="*", type=Path)
+    parser.add_argument("--split", choices=["dev", "test"])
+    parser.add_argument("--drafter", choices=["extractive", "llm"], default="extractive")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    splits = load_splits()
+    tallies: dict[str, Tally] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        screener = Screener(Settings(data_dir=Path(tmp)))
-        for path in paths or all_labels():
-            labels = yaml.safe_load(path.read_text())
-            result = evaluate(labels, screener.screen(ROOT / labels["bundle"]))
-            print(f"\n== {labels['bundle']}")
-            for key, value in result.items():
-                print(f"  {key:22} {value:.2f}" if isinstance(value, float) else f"  {key:22} {value}")
-            for key in totals:
-                totals[key] += result["_counts"][key]
-    print(f"\n== all bundles: gap precision {totals['tp'] / max(1, totals['predicted']):.2f}, "
-          f"gap recall {totals['tp'] / max(1, totals['gaps']):.2f} ({totals['gaps']} labelled gaps)")
+        screener = screener_for(args.drafter, Path(tmp))
+        for path in args.labels or all_labels():
+            labels = load_labels(path)
+            split = split_of(labels, splits)
+            if args.split and split != args.split:
+                continue
+            tallies.setdefault(split, Tally()).add(labels, screener.screen(ROOT / labels["bundle"]))
+    for name in sorted(tallies):
+        print_split(name, tallies[name], args.verbose)
+    return {name: summary(t) for name, t in tallies.items()}
 
 
 if __name__ == "__main__":
-    main([Path(p) for p in sys.argv[1:]])
+    main(sys.argv[1:])

@@ -60,7 +60,12 @@ def sentences_of(candidate: Candidate, source: Source) -> list[Citation]:
     """The sentences of a candidate chunk, each as a citation at its exact place."""
     chunk = candidate.chunk
     if source.kind == "pdf":
-        return [_cite(source, chunk.text[a:b], page=chunk.page) for a, b in sentence_spans(chunk.text)]
+        page = next((s.text for s in source.segments if s.page == chunk.page), chunk.text)
+        return [
+            _cite(source, page[a:b], page=chunk.page)
+            for a, b in sentence_spans(page, layout=True)
+            if a < chunk.char_end and b > chunk.char_start
+        ]
     if source.kind == "transcript":
         text, spans = join_segments(source, segments_in(source, chunk))
         out = []

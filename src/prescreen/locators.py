@@ -26,9 +26,9 @@ _ASIDE = re.compile(r"\([^()]*\)")
 
 def parse_locators(text: str) -> list[Locator]:
     """Every place a locator names, in order; ValueError when it names no place a reader could go."""
+    if section := _SECTION.match(" ".join((text or "").split())):
+        return [Locator(kind="section", section=section.group(1).strip(" .'\"“”"))]
     text = " ".join(_ASIDE.sub(" ", text or "").split()).strip(" .,;:")
-    if section := _SECTION.match(text):
-        return [Locator(kind="section", section=section.group(1).strip(" '\"“”"))]
     places: list[Locator] = []
     kind: str | None = None
     for item in (i for i in _LIST.split(text) if i.strip(" .")):
