@@ -34,7 +34,7 @@ def test_migrations_make_the_models_schema_and_run_twice(db_url):
         assert TABLES <= set(inspect(engine).get_table_names())
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
     finally:
         engine.dispose()
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
@@ -39,6 +43,8 @@ def check_new_user(username: str, password: str, role: str) -> str | None:
 
 
 def find_user(session: Session, username: str) -> User | None:
+    if not USERNAME.match(username):
+        return None  # no account has such a name: no query with whatever was typed
     return session.scalar(select(User).where(User.username == username))
 
 
@@ -67,3 +73,62 @@ class Passwords:
         if self.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)
         return True
+
+
+# ---------------------------------------------------------------- failed sign-ins: a delay that grows
+
+FREE_FAILURES = 3  # wrong passwords allowed before any delay (typos happen)
+FIRST_DELAY_S = 2.0  # then 2 s, 4 s, 8 s ... up to MAX_DELAY_S
+MAX_DELAY_S = 15 * 60.0
+MAX_TRACKED = 10_000  # keys kept before expired ones are dropped: a spray of names cannot fill memory
+USERNAME_LOG_CHARS = 64  # what a typed username may occupy in the audit log (the column's size)
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+
+
+class LoginThrottle:
+    """Failed sign-ins per username and per address: after FREE_FAILURES, every further failure locks the key
+    for a delay that doubles, so guessing passwords gets slower and slower. A success clears its username.
+
+    In memory, per process: a restart forgets, and the audit log keeps every attempt anyway."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._failures: dict[str, _Failures] = {}
+        self._lock = threading.Lock()
+
+    def wait_s(self, username: str, address: str | None = None) -> float:
+        """Seconds before this username (and address) may try again; 0 when it may try now."""
+        now = self.clock()
+        with self._lock:
+            until = [self._failures[key].locked_until for key in _keys(username, address) if key in self._failures]
+        return max([u - now for u in until] + [0.0])
+
+    def failed(self, username: str, address: str | None = None) -> None:
+        now = self.clock()
+        with self._lock:
+            if len(self._failures) > MAX_TRACKED:
+                self._failures = {k: v for k, v in self._failures.items() if v.locked_until > now}
+            for key in _keys(username, address):
+                entry = self._failures.setdefault(key, _Failures())
+                entry.count += 1
+                if entry.count > FREE_FAILURES:
+                    delay = min(FIRST_DELAY_S * 2 ** min(entry.count - FREE_FAILURES - 1, 30), MAX_DELAY_S)
+                    entry.locked_until = now + delay
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(_keys(username, None)[0], None)
+
+
+def _keys(username: str, address: str | None) -> list[str]:
+    return [f"user:{username[:USERNAME_LOG_CHARS]}"] + ([f"address:{address}"] if address else [])
+
+
+def logged_username(typed: str) -> str:
+    """A typed username as the audit log keeps it: at most USERNAME_LOG_CHARS characters, marked when cut."""
+    return typed if len(typed) <= USERNAME_LOG_CHARS else typed[: USERNAME_LOG_CHARS - 1] + "…"

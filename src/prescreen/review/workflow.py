@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -48,6 +49,8 @@ ScoreValue = Literal["demonstrated", "not_yet"]
 Deidentify = Callable[[str, list[str]], str]
 
 MAX_ATTEMPTS = 3
+AUDIT_ACTOR_CHARS = 64  # the column's size
+AUDIT_NOTE_CHARS = 4000  # a return reason or a comment: enough to read, never megabytes
 CONTEXT_CHARS = 300
 DRAFT_STATUSES = ("evidenced", "weak", "missing")
 SCORES = ("demonstrated", "not_yet")
@@ -494,11 +497,13 @@ class ReviewService:
         deidentify: Deidentify | None = None,
         *,
         passwords: accounts.Passwords | None = None,
+        throttle: accounts.LoginThrottle | None = None,
     ):
         self.sessions = session_factory
         self.screen = screen
         self.deidentify = deidentify or default_deidentify()
         self.passwords = passwords or accounts.Passwords()
+        self.throttle = throttle or accounts.LoginThrottle()
         self._snapshots: dict[int, _Snapshot] = {}
         self._lock = threading.Lock()
 
@@ -532,14 +537,23 @@ class ReviewService:
             _audit(s, actor, "create_user", note=f"{username} ({role})")
             return _user_view(user)
 
-    def authenticate(self, username: str, password: str) -> UserView:
+    def authenticate(self, username: str, password: str, address: str | None = None) -> UserView:
+        """The user, when the password is theirs. Failed attempts are throttled per username and per address
+        (`address`: the client's, when the edge knows it) with a delay that grows; the log keeps a capped name."""
+        logged = accounts.logged_username(username)
+        if (wait := self.throttle.wait_s(username, address)) > 0:
+            with self._tx() as s:
+                _audit(s, logged, "login_throttled", note=address or "")
+            raise AuthError(f"too many failed sign-ins: wait {math.ceil(wait)} s and try again")
         with self._tx() as s:
             user = accounts.find_user(s, username)
             ok = self.passwords.check(user, password)
-            _audit(s, username, "login" if ok else "login_failed")
+            _audit(s, logged, "login" if ok else "login_failed", note=address or "")
             view = _user_view(user) if ok else None
         if view is None:
+            self.throttle.failed(username, address)
             raise AuthError("unknown username or wrong password")
+        self.throttle.succeeded(username)
         return view
 
     def user(self, username: str) -> UserView:
@@ -598,6 +612,7 @@ class ReviewService:
         if sub is None:
             sub = self._new_submission(s, screening, manifest, code, attempt, state)
         else:
+            _check_same_earner(s, sub, manifest)
             require_state(sub, "ingest again")
         run = self._add_run(s, sub, screening, manifest)
         sub.state, sub.readiness, sub.returned_reason = state, screening.report.readiness, None
@@ -610,6 +625,7 @@ class ReviewService:
         credential = screening.report.credential or (manifest.credential if manifest else "")
         previous = _previous_attempt_of(s, code, credential, key, attempt) if attempt > 1 else None
         if previous is not None:
+            _check_same_earner(s, previous, manifest)
             _check_previous(s, previous, attempt)
         sub = Submission(code=code, credential=credential, attempt=attempt, earner_key=key, state=state,
                          readiness=screening.report.readiness, previous_id=previous.id if previous else None)
@@ -934,8 +950,14 @@ class ReviewService:
 
 def _audit(s: Session, actor: str, action: str, submission: int | None = None, detail: str | None = None,
            note: str = "") -> None:
-    """Appends one entry. There is no update or delete path: the database refuses both (triggers)."""
-    s.add(AuditLog(actor=actor, action=action, submission_id=submission, detail_id=detail, note=note))
+    """Appends one entry, with the actor and the note capped (AUDIT_ACTOR_CHARS, AUDIT_NOTE_CHARS). There is no
+    update, delete or replace path: the database refuses all three (triggers)."""
+    s.add(AuditLog(actor=_capped(actor, AUDIT_ACTOR_CHARS), action=action, submission_id=submission,
+                   detail_id=detail, note=_capped(note, AUDIT_NOTE_CHARS)))
+
+
+def _capped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _upsert(s: Session, model, keys: dict, values: dict) -> None:
@@ -1025,6 +1047,28 @@ def _previous_attempt_of(s: Session, code: str, credential: str, key: str | None
     return s.scalar(select(Submission).where(same_earner, Submission.credential == credential,
                                              Submission.attempt < attempt)
                     .order_by(Submission.attempt.desc(), Submission.id.desc()).limit(1))
+
+
+def _check_same_earner(s: Session, sub: Submission, manifest: Manifest | None) -> None:
+    """InvalidInput when the bundle's earner is not the submission's: the same submission_id from another
+    earner is never a re-ingest or a next attempt (nothing is changed; the transaction is rolled back)."""
+    manifest_json = s.scalar(select(ScreeningRun.manifest_json).where(ScreeningRun.submission_id == sub.id)
+                             .order_by(ScreeningRun.version.desc()).limit(1))
+    if manifest is None or manifest_json is None:
+        return
+    if _different_earners(Manifest.model_validate_json(manifest_json).earner, manifest.earner):
+        raise InvalidInput(f"{label(sub)} belongs to another earner: this bundle names a different earner under "
+                           "the same submission_id, so it was not ingested and the queue is unchanged; check "
+                           "submission_id in its submission.yaml")
+
+
+def _different_earners(first: Earner, second: Earner) -> bool:
+    """Nothing identifies them as one person: every field given on both sides (e-mail, name) differs.
+
+    An earner who changed e-mail keeps the name, and the other way round; both changed is another earner."""
+    fold = lambda text: " ".join(text.split()).casefold()  # noqa: E731
+    pairs = [(a, b) for a, b in ((first.email, second.email), (first.name, second.name)) if a and b]
+    return bool(pairs) and all(fold(a) != fold(b) for a, b in pairs)
 
 
 def _check_previous(s: Session, previous: Submission, attempt: int) -> None:
