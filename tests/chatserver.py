@@ -10,7 +10,8 @@ benchmarks/llm_tokens.py (tokens per submission). Standard library only.
 - status 200 and a str: the assistant's message content, wrapped in a proper chat.completion;
 - another status and a str: the message of an OpenAI-style error body (`{"error": {...}}`);
 - a dict: sent as the JSON body as it is;
-- delay_seconds: the server waits that long before it answers (a timeout, a slow model).
+- delay_seconds: the server waits that long before it answers (a timeout, a slow model); a client that
+  closes the connection meanwhile is counted in `abandoned`, and gets no answer.
 The script is called under the server's lock, so it may keep state without locking of its own.
 
 Tokens are estimated, not tokenised: prompt tokens = ceil(chars / 4) of all message contents of the request,
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import json
 import math
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +73,8 @@ class ChatServer:
         self.completion_tokens = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.in_flight_at_arrival: list[int] = []  # per request, in order: calls in flight when it arrived, itself included
+        self.abandoned = 0  # requests whose client closed the connection before the answer
         self.lock = threading.Lock()
         self._stop = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -154,14 +159,34 @@ def _handler_for(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             with server.lock:
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                server.in_flight_at_arrival.append(server.in_flight)
             try:
                 status, payload, headers, delay = server.respond(body, dict(self.headers.items()))
-                if delay and server._stop.wait(delay):
-                    return  # the server is closing
+                if delay and not self._wait(delay):
+                    return  # the server is closing, or the client went away
                 self._send(status, payload, headers)
             finally:
                 with server.lock:
                     server.in_flight -= 1
+
+        def _wait(self, delay: float) -> bool:
+            """Wait `delay` seconds, like a model generating; False when the server closes or the client hangs up."""
+            deadline = time.monotonic() + delay
+            while (left := deadline - time.monotonic()) > 0:
+                if server._stop.wait(min(left, 0.02)):
+                    return False
+                if self._client_closed():
+                    with server.lock:
+                        server.abandoned += 1
+                    return False
+            return True
+
+        def _client_closed(self) -> bool:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            try:
+                return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                return True
 
         def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()

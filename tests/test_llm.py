@@ -69,7 +69,7 @@ def test_parse_answer_tolerates_fences_and_checks_the_details():
 
 
 def test_prompt_variables_are_checked_at_load(tmp_path):
-    assert load_prompt("draft_outcome").label == "draft-outcome@1"
+    assert load_prompt("draft_outcome").label == "draft-outcome@2"
     (tmp_path / "bad.yaml").write_text("id: bad\nversion: '1'\nvariables: [a]\nsystem: 'uses {a} and {b}'\nuser: 'x'\n")
     with pytest.raises(ConfigurationError, match=r"bad\.yaml.*undeclared variables: b"):
         load_prompt("bad", tmp_path)
@@ -104,7 +104,7 @@ def test_end_to_end_with_a_fake_model(tmp_path):
     draft = d.draft(RUBRIC, evidence(), SOURCES)
     assert len(model.prompts) == len(RUBRIC.outcomes), "one call per essential outcome"
     assert not any("ignore the rubric" in m.content for p in model.prompts for m in p)
-    assert draft.prompt_version == "draft-outcome@1" and draft.usage.calls == 4 and draft.usage.prompt_tokens > 0
+    assert draft.prompt_version == "draft-outcome@2" and draft.usage.calls == 4 and draft.usage.prompt_tokens > 0
     by_id = {f.detail_id: f for f in verify_findings(draft.findings, SOURCES)}
     assert by_id["EO2.1"].status == "evidenced" and by_id["EO2.1"].citations[0].paragraph == 1
     again = d.draft(RUBRIC, evidence(), SOURCES)

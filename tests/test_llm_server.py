@@ -11,12 +11,13 @@ import json
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from prescreen.checks import is_instruction
-from prescreen.llm import REDACTED, LLMDrafter, OutcomeDraft, make_chat_model
+from prescreen.llm import REDACTED, Limiter, LLMDrafter, answer_max_tokens, make_chat_model
 from prescreen.pipeline import Screener, Screening
 from prescreen.prompts import load_prompt
 from prescreen.report import Citation
@@ -121,6 +122,26 @@ def assert_all_cited_and_verified(result: Screening, outcomes=OUTCOMES):
             assert all(check_citation(c, result.sources) is None for c in d.citations), d
 
 
+def assert_provenance(report, fell_back: dict[str, str]):
+    """Each finding says who drafted it, and the report's drafter label and summary agree with the findings."""
+    for d in report.details:
+        if d.outcome_id in fell_back:
+            assert (d.drafted_by, d.fallback_reason) == ("extractive", fell_back[d.outcome_id]), d
+            assert d.rationale.endswith("(extractive fallback)"), d
+        else:
+            assert (d.drafted_by, d.fallback_reason) == ("llm:scripted", None), d
+    summary = report.drafter_summary
+    assert summary.model == "scripted" and summary.outcomes == len(OUTCOMES)
+    assert summary.llm_outcomes == [o for o in OUTCOMES if o not in fell_back]
+    assert {f.outcome_id: f.reason for f in summary.fallbacks} == fell_back
+    assert {o.outcome_id: o.fallback_reason for o in report.llm_usage.outcomes if o.fallback_reason} == fell_back
+    n, k = len(OUTCOMES), len(OUTCOMES) - len(fell_back)
+    reasons = ", ".join(dict.fromkeys(fell_back.values()))
+    expected = ("llm:scripted" if not fell_back else f"extractive (llm:scripted fell back for all {n} outcomes: {reasons})"
+                if k == 0 else f"llm:scripted ({k} of {n} outcomes; {n - k} fell back: {reasons})")
+    assert report.drafter == expected
+
+
 # ---------------------------------------------------------------- (a) good answers
 
 
@@ -132,8 +153,8 @@ def test_good_answers_are_verified_costed_and_labelled(server, tmp_path):
     assert len(report.details) == 12
     assert_all_cited_and_verified(result)
     assert report.citations_dropped == 0 and report.drafter_notes == []
-    assert report.drafter == "llm:scripted"
-    assert report.prompt_version == load_prompt("draft_outcome").label == "draft-outcome@1"
+    assert_provenance(report, {})
+    assert report.prompt_version == load_prompt("draft_outcome").label == "draft-outcome@2"
     usage = report.llm_usage
     assert usage.calls == len(server.requests) == 4 and usage.cached_calls == 0
     assert usage.prompt_tokens == server.prompt_tokens > 0
@@ -264,9 +285,8 @@ def test_invalid_twice_falls_back_for_that_outcome_only(server, tmp_path):
     assert len(report.drafter_notes) == 1
     note = report.drafter_notes[0]
     assert note.startswith("EO4:") and "AnswerError" in note and "extractive drafter stood in" in note
-    assert all(d.rationale.endswith("(extractive fallback)") for d in report.details if d.outcome_id == "EO4")
+    assert_provenance(report, {"EO4": "invalid_answer"})
     assert_all_cited_and_verified(result, outcomes=["EO1", "EO2", "EO3"])
-    assert report.drafter == "llm:scripted"
 
 
 # ---------------------------------------------------------------- (f) (g) the transport: 429, timeouts
@@ -310,7 +330,7 @@ def test_timeout_falls_back_for_that_outcome_others_are_drafted(server, tmp_path
     assert len(report.drafter_notes) == 1
     note = report.drafter_notes[0]
     assert note.startswith("EO1:") and "Timeout" in note and "timed out" in note
-    assert all(d.rationale.endswith("(extractive fallback)") for d in report.details if d.outcome_id == "EO1")
+    assert_provenance(report, {"EO1": "timeout"})
     assert_all_cited_and_verified(result, outcomes=["EO2", "EO3", "EO4"])
     assert report.llm_usage.calls == 3
 
@@ -383,6 +403,7 @@ def test_token_budget_hands_outcomes_to_the_fallback_and_is_never_passed(server,
     fell_back = {n.split(":")[0] for n in report.drafter_notes}
     assert drafted and fell_back and drafted | fell_back == set(OUTCOMES) and not drafted & fell_back
     assert all(f"token budget of {budget} per submission reached" in n for n in report.drafter_notes)
+    assert_provenance(report, {o: "token_budget" for o in fell_back})
     usage = report.llm_usage
     assert usage.calls == len(server.requests)
     assert usage.prompt_tokens + usage.completion_tokens <= budget
@@ -390,25 +411,79 @@ def test_token_budget_hands_outcomes_to_the_fallback_and_is_never_passed(server,
     assert_all_cited_and_verified(result, outcomes=sorted(drafted))
 
 
-# ---------------------------------------------------------------- (k) structured output
+# ---------------------------------------------------------------- (k) structured output, bounded answers
 
 
-@pytest.mark.parametrize("mode", ["json_schema", "json_object", "none"])
+def mode_of(body: dict) -> str:
+    fmt = body.get("response_format")
+    if fmt is None:
+        return "none"
+    return "json_schema" if fmt["type"] == "json_schema" else "json_object_schema" if "schema" in fmt else "json_object"
+
+
+def sent_schema(body: dict) -> dict:
+    fmt = body["response_format"]
+    return fmt["json_schema"]["schema"] if fmt["type"] == "json_schema" else fmt["schema"]
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "json_object_schema", "json_object", "none"])
 def test_structured_output_mode_sets_response_format(server, tmp_path, mode):
     server.script = lambda body, i: ok(honest_answer(user_message(body)))
     result = screen(server, tmp_path, structured_output=mode)
 
-    assert len(server.requests) == 4
-    for body in server.requests:
-        if mode == "json_schema":
-            assert body["response_format"]["type"] == "json_schema"
-            assert body["response_format"]["json_schema"]["name"] == "outcome_draft"
-            assert body["response_format"]["json_schema"]["schema"] == OutcomeDraft.model_json_schema()
-        elif mode == "json_object":
-            assert body["response_format"] == {"type": "json_object"}
-        else:
-            assert "response_format" not in body
+    assert len(server.requests) == 4 and all(mode_of(b) == mode for b in server.requests)
     assert_all_cited_and_verified(result)
+    assert result.report.llm_usage.structured_output == mode
+
+
+def test_the_schema_fixes_the_outcomes_details_and_the_passages_shown(server, tmp_path):
+    server.script = lambda body, i: ok(honest_answer(user_message(body)))
+    screen(server, tmp_path)
+
+    for body in server.requests:
+        prompt, schema = user_message(body), sent_schema(body)
+        items = schema["properties"]["details"]["prefixItems"]
+        assert [item["properties"]["detail_id"]["enum"] for item in items] == [[d] for d in details_in(prompt)]
+        assert schema["properties"]["details"]["minItems"] == schema["properties"]["details"]["maxItems"] == len(items)
+        shown = list(passages_in(prompt))
+        assert all(i["properties"]["citations"]["items"]["properties"]["passage_id"]["enum"] == shown for i in items)
+        assert json.dumps(schema) in body["messages"][0]["content"], "the prompt shows the same schema"
+
+
+def test_every_answer_is_capped_by_max_tokens_sized_from_its_schema(server, tmp_path):
+    server.script = lambda body, i: ok(honest_answer(user_message(body)))
+    screen(server, tmp_path)
+
+    for body in server.requests:
+        expected = answer_max_tokens(len(details_in(user_message(body))))
+        assert body["max_tokens"] == body["max_completion_tokens"] == expected
+    assert answer_max_tokens(4) > answer_max_tokens(3) > 0
+
+
+@pytest.mark.parametrize("status", [400, 422, 500])
+def test_a_refused_response_format_moves_one_way_down_and_is_remembered(server, tmp_path, status):
+    """llama-cpp-python's server answers 500 to a json_schema response_format; others 400 or 422."""
+    def script(body, i):
+        if mode_of(body) == "json_schema":
+            return status, "response_format type json_schema is not supported", 0.0
+        return ok(honest_answer(user_message(body)))
+
+    server.script = script
+    settings = llm_settings(server, tmp_path)
+    drafter = LLMDrafter(make_chat_model(settings), settings)
+    result = Screener(settings, embedder=StemHashEmbeddings(), drafter=drafter).screen(HARBOR)
+
+    modes = [mode_of(b) for b in server.requests]
+    assert modes[0] == "json_schema" and set(modes[-4:]) == {"json_object_schema"}
+    assert modes.count("json_schema") == (1 + settings.llm.max_retries if status == 500 else 1), \
+        "asked one way down after the first refusal (the client retries a 500 first)"
+    assert drafter.output_mode == "json_object_schema" and result.report.drafter_notes == []
+    assert_all_cited_and_verified(result)
+
+    seen = len(server.requests)  # a new drafter, as in the next `prescreen screen`: remembered per URL and model
+    fresh = LLMDrafter(make_chat_model(settings), settings)
+    Screener(settings, embedder=StemHashEmbeddings(), drafter=fresh).screen(ROOT / "examples" / "lincoln-elementary")
+    assert [mode_of(b) for b in server.requests[seen:]] == ["json_object_schema"] * 4
 
 
 def test_server_that_rejects_response_format_gets_plain_json_and_is_remembered(server, tmp_path):
@@ -422,9 +497,9 @@ def test_server_that_rejects_response_format_gets_plain_json_and_is_remembered(s
     drafter = LLMDrafter(make_chat_model(settings), settings)
     result = Screener(settings, embedder=StemHashEmbeddings(), drafter=drafter).screen(HARBOR)
 
-    rejected = [b for b in server.requests if "response_format" in b]
-    assert 1 <= len(rejected) <= settings.llm.max_concurrency, "asked with response_format only until one was refused"
-    assert len(server.requests) - len(rejected) == 4 and drafter.output_mode == "none"
+    assert [mode_of(b) for b in server.requests[:4]] == ["json_schema", "json_object_schema", "json_object", "none"]
+    assert [mode_of(b) for b in server.requests[4:]] == ["none"] * 3, "one call found out; the others were told"
+    assert drafter.output_mode == "none"
     assert result.report.drafter_notes == [] and result.report.llm_usage.calls == 4
     assert_all_cited_and_verified(result)
 
@@ -432,6 +507,43 @@ def test_server_that_rejects_response_format_gets_plain_json_and_is_remembered(s
     later = Screener(settings, embedder=StemHashEmbeddings(), drafter=drafter).screen(ROOT / "examples" / "lincoln-elementary")
     assert len(server.requests) == seen + 4 and not any("response_format" in b for b in server.requests[seen:])
     assert later.report.drafter_notes == []
+
+
+# ---------------------------------------------------------------- (m) chat templates without a system role
+
+
+def test_a_model_without_a_system_role_gets_the_rules_in_its_first_user_turn(server, tmp_path):
+    server.script = lambda body, i: ok(honest_answer(user_message(body)))
+    result = screen(server, tmp_path, model="gemma-3-270m")
+    opening = load_prompt("draft_outcome").system.splitlines()[0]
+
+    for body in server.requests:
+        assert [m["role"] for m in body["messages"]] == ["user"]
+        assert body["messages"][0]["content"].startswith(opening)
+        assert "Answer every detail listed" in body["messages"][0]["content"]
+    assert result.report.llm_usage.system_role is False
+    assert all(d.drafted_by == "llm:gemma-3-270m" for d in result.report.details)
+
+
+def test_a_server_that_refuses_a_system_message_gets_one_user_turn_from_then_on(server, tmp_path):
+    def script(body, i):
+        if body["messages"][0]["role"] == "system":
+            return 500, "System role not supported", 0.0
+        return ok(honest_answer(user_message(body)))
+
+    server.script = script
+    result = screen(server, tmp_path, max_retries=0)
+
+    roles = [[m["role"] for m in b["messages"]] for b in server.requests]
+    assert roles[0] == ["system", "user"] and roles[1:] == [["user"]] * 4
+    assert result.report.drafter_notes == [] and result.report.llm_usage.system_role is False
+    assert_provenance(result.report, {})
+
+
+def test_system_role_setting_wins(server, tmp_path):
+    server.script = lambda body, i: ok(honest_answer(user_message(body)))
+    screen(server, tmp_path, model="gemma-3-270m", system_role="yes")
+    assert all(b["messages"][0]["role"] == "system" for b in server.requests)
 
 
 # ---------------------------------------------------------------- (l) concurrency
@@ -475,6 +587,64 @@ def test_never_more_calls_in_flight_than_max_concurrency(server, tmp_path):
     assert server.max_in_flight == 2, "the limit holds across submissions"
 
 
+def test_the_first_call_goes_alone_then_up_to_max_concurrency(server, tmp_path):
+    server.script = lambda body, i: (200, honest_answer(user_message(body)), 0.3)
+    result = screen(server, tmp_path, max_concurrency=4)
+
+    assert server.in_flight_at_arrival[0] == 1 and server.max_in_flight == 3, "one until it succeeded, then the rest"
+    assert_all_cited_and_verified(result)
+
+
+def test_a_timeout_brings_concurrency_back_to_one():
+    limiter = Limiter(4)
+    assert limiter.limit == 1
+    limiter.succeeded()
+    assert limiter.limit == 4
+    limiter.timed_out()
+    assert limiter.limit == 1
+
+
+def test_local_servers_get_one_call_at_a_time_by_default(tmp_path):
+    assert Settings(data_dir=tmp_path, llm={"base_url": "http://127.0.0.1:8080/v1"}).llm.concurrency == 1
+    assert Settings(data_dir=tmp_path).llm.concurrency == 4
+    assert Settings(data_dir=tmp_path, llm={"base_url": "http://x/v1", "max_concurrency": 8}).llm.concurrency == 8
+
+
+# ---------------------------------------------------------------- (n) deadlines
+
+
+def wait_for(condition, seconds: float = 5.0) -> bool:
+    end = time.monotonic() + seconds
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_an_outcome_past_its_deadline_is_cancelled_and_falls_back(server, tmp_path):
+    def script(body, i):
+        prompt = user_message(body)
+        return 200, honest_answer(prompt), 60.0 if outcome_in(prompt) == "EO2" else 0.0
+
+    server.script = script
+    result = screen(server, tmp_path, timeout=60, outcome_deadline=1, max_retries=0)
+    report = result.report
+
+    assert_provenance(report, {"EO2": "deadline"})
+    assert wait_for(lambda: server.abandoned == 1), "the client closed the abandoned call's connection"
+    eo2 = next(o for o in report.llm_usage.outcomes if o.outcome_id == "EO2")
+    assert eo2.deadline_s == 1 and eo2.calls == 0
+    assert "deadline of 1 s passed" in report.drafter_notes[0]
+    assert_all_cited_and_verified(result, outcomes=["EO1", "EO3", "EO4"])
+
+
+def test_when_every_outcome_falls_back_the_report_says_extractive(server, tmp_path):
+    server.script = lambda body, i: (503, "the model is loading", 0.0)
+    report = screen(server, tmp_path, max_retries=0).report
+
+    assert_provenance(report, dict.fromkeys(OUTCOMES, "server_error"))
+    assert report.drafter.startswith("extractive (") and report.llm_usage.calls == 0
+
+
 # ---------------------------------------------------------------- usage accounting under concurrency (no HTTP)
 
 
@@ -496,7 +666,10 @@ def test_usage_counts_every_call_when_outcomes_are_drafted_in_threads(tmp_path):
     })
 
     class Instant:
-        def invoke(self, messages):
+        def bind(self, **options):
+            return self
+
+        async def ainvoke(self, messages):
             return AIMessage(answer(details_in(messages[1].content), "missing"),
                              usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4})
 
@@ -505,6 +678,12 @@ def test_usage_counts_every_call_when_outcomes_are_drafted_in_threads(tmp_path):
             return None
 
         def put(self, key, content):
+            pass
+
+        def server(self, key):
+            return None
+
+        def remember_server(self, key, profile):
             pass
 
     settings = Settings(data_dir=tmp_path, llm={"max_concurrency": 8, "structured_output": "none", "token_budget": 10**9})

@@ -2,19 +2,31 @@
 
 Never trusted: the model may cite only passage ids it was shown, every quote goes through the shared
 verifier, and text that addresses an AI or an assessor is taken out of the passages before the model
-sees them. A failure for one outcome (timeout, refusals, invalid answers, the token budget) hands that
-outcome to the extractive drafter, and the report says so.
+sees them. A failure for one outcome (timeout, its deadline, refusals, invalid answers, the token budget)
+hands that outcome to the extractive drafter, and each finding says who drafted it.
+
+Local servers differ, so the drafter finds out what a server supports from its answers and remembers it
+per base URL and model: how to ask for JSON (a JSON schema, a JSON object with a schema, a JSON object, or
+only the prompt's words), and whether its chat template keeps a system message. Every answer is bounded
+(max_tokens sized from the outcome's schema), every outcome has a deadline past which its calls are
+cancelled, and calls start one at a time until one succeeds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import math
 import re
 import sqlite3
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args
 
 import openai
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -23,12 +35,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from prescreen.checks import is_instruction
 from prescreen.chunking import segments_in
-from prescreen.drafting import Draft, ExtractiveDrafter, relevance
+from prescreen.drafting import MAX_CITATIONS, Draft, ExtractiveDrafter, relevance
 from prescreen.errors import ConfigurationError
-from prescreen.locators import describe
 from prescreen.models import Chunk, Detail, Outcome, Rubric, Source, Status
 from prescreen.prompts import PromptTemplate, load_prompt
-from prescreen.report import Citation, DetailFinding, LLMUsage
+from prescreen.report import EXTRACTIVE, Citation, DetailFinding, FallbackReason, LLMUsage, OutcomeCall
 from prescreen.retrieve import Candidate
 from prescreen.settings import Settings
 from prescreen.textutil import sentence_spans
@@ -37,7 +48,6 @@ from prescreen.verify import normalise
 REDACTED = "[removed: text addressing an AI or an assessor]"
 TRIM_RELEVANT_AT = 0.12  # lexical relevance (no vector) at which a sentence is kept in a trimmed passage
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
-
 
 # ---------------------------------------------------------------- what the model must answer
 
@@ -57,6 +67,49 @@ class DraftedDetail(BaseModel):
 
 class OutcomeDraft(BaseModel):
     details: list[DraftedDetail]
+
+
+QUOTE_MAX_CHARS = 300
+RATIONALE_MAX_CHARS = 300
+CONFIDENCES = [round(i / 10, 1) for i in range(11)]  # tenths: a grammar can constrain an enum, not a range
+# the answer's size bound: every string at its maxLength, every array full, at a conservative 3 characters a token
+DETAIL_FRAME_CHARS, CITATION_FRAME_CHARS, ANSWER_FRAME_TOKENS, CHARS_PER_TOKEN = 120, 40, 16, 3
+
+
+def outcome_schema(details: list[Detail], passage_ids: list[str]) -> dict[str, Any]:
+    """The answer's JSON Schema for one outcome: its details fixed, in order, and citations only to passages
+    shown, so constrained decoding cannot name a detail or a passage that does not exist."""
+    items = [_detail_schema(d.id, passage_ids) for d in details]
+    return {
+        "type": "object", "additionalProperties": False, "required": ["details"],
+        "properties": {"details": {"type": "array", "prefixItems": items, "minItems": len(items), "maxItems": len(items)}},
+    }
+
+
+def _detail_schema(detail_id: str, passage_ids: list[str]) -> dict[str, Any]:
+    citation = {
+        "type": "object", "additionalProperties": False, "required": ["passage_id", "quote"],
+        "properties": {"passage_id": {"type": "string", "enum": passage_ids},
+                       "quote": {"type": "string", "maxLength": QUOTE_MAX_CHARS}},
+    }
+    citations = {"type": "array", "items": citation, "maxItems": MAX_CITATIONS} if passage_ids else {"type": "array", "maxItems": 0}
+    return {
+        "type": "object", "additionalProperties": False,
+        "required": ["detail_id", "status", "confidence", "citations", "rationale"],
+        "properties": {
+            "detail_id": {"type": "string", "enum": [detail_id]},
+            "status": {"type": "string", "enum": list(get_args(Status))},
+            "confidence": {"type": "number", "enum": CONFIDENCES},
+            "citations": citations,
+            "rationale": {"type": "string", "maxLength": RATIONALE_MAX_CHARS},
+        },
+    }
+
+
+def answer_max_tokens(n_details: int) -> int:
+    """max_tokens for an outcome with n details: the most its schema lets an answer hold."""
+    per_detail = DETAIL_FRAME_CHARS + RATIONALE_MAX_CHARS + MAX_CITATIONS * (CITATION_FRAME_CHARS + QUOTE_MAX_CHARS)
+    return ANSWER_FRAME_TOKENS + math.ceil(n_details * per_detail / CHARS_PER_TOKEN)
 
 
 # ---------------------------------------------------------------- passages shown to the model
@@ -167,13 +220,15 @@ def parse_answer(text: str, outcome: Outcome) -> OutcomeDraft:
 
 
 class ResponseCache:
-    """Validated answers by a hash of (model, prompt version, messages): re-screening costs no tokens."""
+    """Validated answers by a hash of (model, prompt version, messages): re-screening costs no tokens. Also
+    what each server was found to support, so the next run does not ask it again."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, content TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS servers (key TEXT PRIMARY KEY, profile TEXT NOT NULL)")
         self._lock = threading.Lock()
 
     @staticmethod
@@ -182,13 +237,32 @@ class ResponseCache:
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT content FROM answers WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        return self._read("answers", key)
 
     def put(self, key: str, content: str) -> None:
+        self._write("answers", key, content)
+
+    def server(self, key: str) -> ServerProfile | None:
+        text = self._read("servers", key)
+        try:
+            return ServerProfile.model_validate_json(text) if text else None
+        except ValidationError:
+            return None  # an older format: found out again
+
+    def remember_server(self, key: str, profile: ServerProfile) -> None:
+        self._write("servers", key, profile.model_dump_json())
+
+    def _read(self, table: str, key: str) -> str | None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?)", (key, content))
+            row = self._db.execute(f"SELECT {_COLUMN[table]} FROM {table} WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _write(self, table: str, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", (key, value))
+
+
+_COLUMN = {"answers": "content", "servers": "profile"}
 
 
 # ---------------------------------------------------------------- from the model's answer to findings
@@ -219,7 +293,8 @@ def _cue_span(source: Source, chunk: Chunk, quote: str) -> dict[str, object]:
     return {"start": chunk.start, "end": chunk.end}
 
 
-def to_findings(draft: OutcomeDraft, outcome: Outcome, passages: list[Passage], sources: dict[str, Source]) -> list[DetailFinding]:
+def to_findings(draft: OutcomeDraft, outcome: Outcome, passages: list[Passage], sources: dict[str, Source],
+                drafted_by: str = "llm") -> list[DetailFinding]:
     """Findings with citations at their places; citations to passages never shown are dropped and counted."""
     shown = {p.id: p for p in passages}
     findings = []
@@ -229,28 +304,150 @@ def to_findings(draft: OutcomeDraft, outcome: Outcome, passages: list[Passage], 
         findings.append(DetailFinding(
             detail_id=d.detail_id, outcome_id=outcome.id, status=d.status, confidence=d.confidence,
             rationale=d.rationale, citations=citations, citations_dropped=len(d.citations) - len(cited),
+            drafted_by=drafted_by,
         ))
     return findings
+
+
+# ---------------------------------------------------------------- what a server supports
+
+OutputMode = Literal["json_schema", "json_object_schema", "json_object", "none"]
+OUTPUT_MODES: tuple[OutputMode, ...] = get_args(OutputMode)  # best first: each refusal moves one step down
+REFUSED_STATUSES = {400, 422, 500}  # what servers answer to a response_format they do not support
+NO_SYSTEM_ROLE_MODELS = re.compile(r"gemma", re.I)  # families whose chat templates have no system role
+SYSTEM_REFUSED = re.compile(r"system|roles? must alternate", re.I)
+
+
+class ServerProfile(BaseModel):
+    """What a server was found to support, remembered per base URL and model."""
+
+    output_mode: OutputMode
+    system_role: bool
+
+
+def response_format(mode: OutputMode, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """How `mode` asks for JSON: OpenAI's json_schema (OpenAI, vLLM, Ollama, llama-server), a json_object with a
+    schema (llama-cpp-python's server), a bare json_object, or nothing (the prompt asks for JSON)."""
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "outcome_draft", "schema": schema}}
+    if mode == "json_object_schema":
+        return {"type": "json_object", "schema": schema}
+    if mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def refused(exc: BaseException) -> bool:
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in REFUSED_STATUSES
+
+
+class SystemRoleRefused(RuntimeError):
+    """The server refused a system message (its chat template has no system role)."""
+
+
+class DeadlinePassed(TimeoutError):
+    pass
+
+
+class BudgetExceeded(RuntimeError):
+    pass
+
+
+def fallback_reason(exc: BaseException) -> FallbackReason:
+    """The report's word for why an outcome fell back."""
+    kinds: list[tuple[type[BaseException] | tuple[type[BaseException], ...], FallbackReason]] = [
+        (DeadlinePassed, "deadline"), ((openai.APITimeoutError, TimeoutError), "timeout"),
+        ((AnswerError, ValidationError), "invalid_answer"), (BudgetExceeded, "token_budget"),
+        (openai.RateLimitError, "rate_limited"), (openai.APIConnectionError, "connection"),
+        (openai.InternalServerError, "server_error"), (openai.APIStatusError, "refused"),
+    ]
+    return next((reason for kind, reason in kinds if isinstance(exc, kind)), "error")
+
+
+# ---------------------------------------------------------------- calls in flight, on one event loop
+
+
+class Limiter:
+    """Calls in flight across outcomes and submissions: one until a call succeeds, then up to `maximum`; a
+    timeout brings it back to one (a one-slot server queues the others until they time out too)."""
+
+    def __init__(self, maximum: int):
+        self.maximum = maximum
+        self.limit = 1
+        self.in_flight = 0
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        while self.in_flight >= self.limit:  # one event loop: no await between this test and the increment
+            await asyncio.sleep(0.02)
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+    def succeeded(self) -> None:
+        self.limit = self.maximum
+
+    def timed_out(self) -> None:
+        self.limit = 1
+
+
+_T = TypeVar("_T")
+
+
+class _LoopThread:
+    """One event loop for all LLM calls of the process, in a daemon thread. The async HTTP client that
+    LangChain's ChatOpenAI keeps per process must stay on one loop, and asyncio cancellation is what really
+    closes an abandoned call's connection."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def run(cls, coro: Coroutine[Any, Any, _T]) -> _T:
+        with cls._lock:
+            if cls._loop is None:
+                cls._loop = asyncio.new_event_loop()
+                threading.Thread(target=cls._loop.run_forever, name="prescreen-llm", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coro, cls._loop).result()
 
 
 # ---------------------------------------------------------------- the drafter
 
 
 class _Budget:
+    """Prompt + completion tokens one submission may still spend (all calls run on one event loop)."""
+
     def __init__(self, tokens: int):
         self.left = tokens
-        self.lock = threading.Lock()
 
     def take(self, estimate: int) -> bool:
-        with self.lock:
-            if estimate > self.left:
-                return False
-            self.left -= estimate
-            return True
+        if estimate > self.left:
+            return False
+        self.left -= estimate
+        return True
 
     def settle(self, estimate: int, actual: int) -> None:
-        with self.lock:
-            self.left += estimate - actual
+        self.left += estimate - actual
+
+
+@dataclass
+class _OutcomeRun:
+    """One outcome's drafting: what it asks and what it has spent."""
+
+    outcome: Outcome
+    passages: list[Passage]
+    schema: dict[str, Any]
+    record: OutcomeCall
+    usage: LLMUsage
+    budget: _Budget
+
+    def count(self, prompt_tokens: int, completion_tokens: int) -> None:
+        for tally in (self.usage, self.record):
+            tally.calls += 1
+            tally.prompt_tokens += prompt_tokens
+            tally.completion_tokens += completion_tokens
 
 
 class LLMDrafter:
@@ -259,101 +456,193 @@ class LLMDrafter:
     trim_passages = True  # show the model the sentences that bear on the outcome, not whole chunks
 
     def __init__(self, model: BaseChatModel, settings: Settings, prompt: PromptTemplate | None = None,
-                 cache: ResponseCache | None = None, model_name: str | None = None):
+                 cache: ResponseCache | None = None, model_name: str | None = None,
+                 fallback: ExtractiveDrafter | None = None):
         self.model = model
         self.settings = settings
         self.prompt = prompt or load_prompt("draft_outcome")
         self.cache = cache or ResponseCache(settings.data_dir / "llm-cache.sqlite")
         self.model_name = model_name or settings.llm.model
         self.name = f"llm:{self.model_name}"
-        self.fallback = ExtractiveDrafter()
-        self._in_flight = threading.BoundedSemaphore(settings.llm.max_concurrency)  # across submissions too
-        self.output_mode = settings.llm.structured_output  # "none" once the server rejects response_format
+        self._fallback = fallback
+        self.limiter = Limiter(settings.llm.concurrency)  # across submissions too
+        self.server_key = f"{settings.llm.base_url or 'openai'}|{self.model_name}"
+        self.output_mode, self.system_role = self._known_profile()
+
+    @property
+    def fallback(self) -> ExtractiveDrafter:
+        """The extractive drafter, loaded when an outcome first needs it."""
+        if self._fallback is None:
+            self._fallback = ExtractiveDrafter()
+        return self._fallback
 
     def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft:
         usage, budget = LLMUsage(), _Budget(self.settings.llm.token_budget)
-        with ThreadPoolExecutor(max_workers=self.settings.llm.max_concurrency) as pool:
-            results = list(pool.map(lambda o: self._outcome(rubric, o, evidence, sources, usage, budget), rubric.outcomes))
-        usage.cost_usd = round(
-            usage.prompt_tokens * self.settings.llm.price_in_per_mtok / 1e6
-            + usage.completion_tokens * self.settings.llm.price_out_per_mtok / 1e6, 6)
-        findings = [f for found, _ in results for f in found]
-        return Draft(findings=findings, usage=usage, notes=[n for _, n in results if n], prompt_version=self.prompt.label)
+        runs = [self._run_for(o, evidence, sources, usage, budget) for o in rubric.outcomes]
+        answers = _LoopThread.run(self._draft_all(rubric, runs))
+        findings, notes = [], []
+        for run, answer in zip(runs, answers):
+            if isinstance(answer, OutcomeDraft):
+                findings += to_findings(answer, run.outcome, run.passages, sources, drafted_by=self.name)
+            else:
+                findings += self._fall_back(rubric, run.outcome, evidence, sources, fallback_reason(answer))
+                notes.append(f"{run.outcome.id}: LLM drafting failed ({_why(answer)}); the extractive drafter stood in")
+        llm = self.settings.llm
+        usage.cost_usd = round(usage.prompt_tokens * llm.price_in_per_mtok / 1e6
+                               + usage.completion_tokens * llm.price_out_per_mtok / 1e6, 6)
+        usage.structured_output, usage.system_role = self.output_mode, self.system_role
+        return Draft(findings=findings, usage=usage, notes=notes, prompt_version=self.prompt.label)
 
-    def _outcome(self, rubric, outcome, evidence, sources, usage, budget) -> tuple[list[DetailFinding], str | None]:
+    def _run_for(self, outcome: Outcome, evidence, sources, usage: LLMUsage, budget: _Budget) -> _OutcomeRun:
         passages = passages_for(outcome, evidence, sources, self.settings.llm.max_passages, self.trim_passages)
-        try:
-            draft = self._ask(rubric, outcome, passages, usage, budget)
-            return to_findings(draft, outcome, passages, sources), None
-        except Exception as exc:  # noqa: BLE001 - any failure of the model hands the outcome to the fallback
-            note = f"{outcome.id}: LLM drafting failed ({_why(exc)}); the extractive drafter stood in"
-            found = self.fallback.draft_details(rubric, outcome.details, evidence, sources)
-            return [f.model_copy(update={"rationale": f"{f.rationale} (extractive fallback)"}) for f in found], note
+        record = OutcomeCall(outcome_id=outcome.id, drafted_by=self.name, deadline_s=self.settings.llm.outcome_deadline,
+                             max_tokens=answer_max_tokens(len(outcome.details)))
+        usage.outcomes.append(record)
+        schema = outcome_schema(outcome.details, [p.id for p in passages])
+        return _OutcomeRun(outcome=outcome, passages=passages, schema=schema, record=record, usage=usage, budget=budget)
 
-    def _ask(self, rubric, outcome, passages, usage, budget) -> OutcomeDraft:
-        system, user = self.prompt.render(
-            rubric_title=rubric.title, outcome_id=outcome.id, outcome_title=outcome.title,
-            details=render_details(outcome.details), passages=render_passages(passages),
-            schema=json.dumps(OutcomeDraft.model_json_schema()),
+    def _fall_back(self, rubric: Rubric, outcome: Outcome, evidence, sources, reason: FallbackReason) -> list[DetailFinding]:
+        found = self.fallback.draft_details(rubric, outcome.details, evidence, sources)
+        return [f.model_copy(update={"rationale": f"{f.rationale} (extractive fallback)", "outcome_id": outcome.id,
+                                     "drafted_by": EXTRACTIVE, "fallback_reason": reason}) for f in found]
+
+    # -- on the event loop
+
+    async def _draft_all(self, rubric: Rubric, runs: list[_OutcomeRun]) -> list[OutcomeDraft | Exception]:
+        return await asyncio.gather(*(self._outcome(rubric, run) for run in runs))
+
+    async def _outcome(self, rubric: Rubric, run: _OutcomeRun) -> OutcomeDraft | Exception:
+        """The outcome's answer, or why there is none; its calls never outlast its deadline."""
+        try:
+            async with self.limiter.slot():
+                started = time.monotonic()
+                try:
+                    return await _within(run.record.deadline_s, self._ask(rubric, run))
+                finally:
+                    run.record.elapsed_s = round(time.monotonic() - started, 3)
+        except Exception as exc:  # noqa: BLE001 - any failure of the model hands the outcome to the fallback
+            run.record.drafted_by, run.record.fallback_reason = EXTRACTIVE, fallback_reason(exc)
+            if run.record.fallback_reason in ("timeout", "deadline"):
+                self.limiter.timed_out()
+            return exc
+
+    async def _ask(self, rubric: Rubric, run: _OutcomeRun) -> OutcomeDraft:
+        try:
+            return await self._ask_with(self._messages(rubric, run), run)
+        except SystemRoleRefused:  # the rules go in the first user turn from now on
+            self._learned(system_role=False)
+            return await self._ask_with(self._messages(rubric, run), run)
+
+    def _messages(self, rubric: Rubric, run: _OutcomeRun) -> list[BaseMessage]:
+        outcome = run.outcome
+        turns = self.prompt.turns(
+            self.system_role, rubric_title=rubric.title, outcome_id=outcome.id, outcome_title=outcome.title,
+            details=render_details(outcome.details), passages=render_passages(run.passages),
+            schema=json.dumps(run.schema),
         )
-        messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
+        return [SystemMessage(text) if role == "system" else HumanMessage(text) for role, text in turns]
+
+    async def _ask_with(self, messages: list[BaseMessage], run: _OutcomeRun) -> OutcomeDraft:
         key = ResponseCache.key(self.model_name, self.prompt.label, messages)
         if (cached := self.cache.get(key)) is not None:
-            with budget.lock:  # outcomes are drafted in threads: += on the shared usage is not atomic
-                usage.cached_calls += 1
-            return parse_answer(cached, outcome)
-        answer = self._call(messages, usage, budget)
+            run.usage.cached_calls += 1
+            run.record.cached = True
+            return parse_answer(cached, run.outcome)
+        answer = await self._call(messages, run)
         try:
-            draft = parse_answer(answer, outcome)
+            draft = parse_answer(answer, run.outcome)
         except AnswerError as exc:  # one bounded retry that shows the model its error
-            messages += [AIMessage(answer), HumanMessage(f"That answer cannot be used: {exc}. Answer again with JSON only.")]
-            answer = self._call(messages, usage, budget)
-            draft = parse_answer(answer, outcome)
+            messages = [*messages, AIMessage(answer),
+                        HumanMessage(f"That answer cannot be used: {exc}. Answer again with JSON only.")]
+            answer = await self._call(messages, run)
+            draft = parse_answer(answer, run.outcome)
         self.cache.put(key, answer)
         return draft
 
-    def _call(self, messages: list[BaseMessage], usage: LLMUsage, budget: _Budget) -> str:
-        estimate = sum(len(str(m.content)) for m in messages) // 4 + 1500
-        if not budget.take(estimate):
+    async def _call(self, messages: list[BaseMessage], run: _OutcomeRun) -> str:
+        max_tokens = run.record.max_tokens
+        estimate = sum(len(str(m.content)) for m in messages) // 4 + max_tokens
+        if not run.budget.take(estimate):
             raise BudgetExceeded(f"token budget of {self.settings.llm.token_budget} per submission reached")
-        with self._in_flight:
-            reply = self._invoke(messages)
+        reply = await self._invoke(messages, run.schema, max_tokens)
+        self.limiter.succeeded()
         meta = reply.usage_metadata or {}
-        prompt_tokens = meta.get("input_tokens", estimate - 1500)
+        prompt_tokens = meta.get("input_tokens", estimate - max_tokens)
         completion_tokens = meta.get("output_tokens", len(str(reply.content)) // 4)
-        budget.settle(estimate, prompt_tokens + completion_tokens)
-        with budget.lock:  # outcomes are drafted in threads: += on the shared usage is not atomic
-            usage.calls += 1
-            usage.prompt_tokens += prompt_tokens
-            usage.completion_tokens += completion_tokens
+        run.budget.settle(estimate, prompt_tokens + completion_tokens)
+        run.count(prompt_tokens, completion_tokens)
         return str(reply.content)
 
-    def _invoke(self, messages: list[BaseMessage]) -> AIMessage:
-        """One call; a server that rejects response_format (400) is asked again for plain JSON, and remembered."""
+    async def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any], max_tokens: int) -> AIMessage:
+        """One call, asking for JSON the best way the server takes: a refusal (400, 422 or 500) of a way moves
+        one way down, and the way that worked is remembered. An answer cut off at max_tokens is returned as it
+        is: it fails validation, and the retry shows the model why."""
         mode = self.output_mode
-        try:
-            return self._bound(mode).invoke(messages)
-        except openai.BadRequestError:
-            if mode == "none":
-                raise
-            reply = self._bound("none").invoke(messages)
-            self.output_mode = "none"
+        while True:
+            try:
+                reply = await self._bound(mode, schema, max_tokens).ainvoke(messages)
+            except openai.LengthFinishReasonError as exc:
+                return _cut_off(exc)
+            except openai.APIStatusError as exc:
+                if refused(exc) and self.system_role and SYSTEM_REFUSED.search(exc.message):
+                    raise SystemRoleRefused(exc.message) from exc
+                if not refused(exc) or mode == "none":
+                    raise
+                mode = OUTPUT_MODES[OUTPUT_MODES.index(mode) + 1]
+                continue
+            self._learned(output_mode=mode)
             return reply
 
-    def _bound(self, mode: str):
-        if mode == "json_schema":
-            schema = {"name": "outcome_draft", "schema": OutcomeDraft.model_json_schema()}
-            return self.model.bind(response_format={"type": "json_schema", "json_schema": schema})
-        if mode == "json_object":
-            return self.model.bind(response_format={"type": "json_object"})
-        return self.model
+    def _bound(self, mode: OutputMode, schema: dict[str, Any], max_tokens: int):
+        options: dict[str, Any] = {"max_tokens": max_tokens}  # LangChain sends it as max_completion_tokens
+        if self.settings.llm.base_url:  # local servers know the older name; OpenAI refuses both at once
+            options["extra_body"] = {"max_tokens": max_tokens}
+        if (fmt := response_format(mode, schema)) is not None:
+            options["response_format"] = fmt
+        return self.model.bind(**options)
+
+    # -- what the server supports
+
+    def _known_profile(self) -> tuple[OutputMode, bool]:
+        """The first way to ask for JSON, and whether to send a system message: from settings, then from what
+        was found out before about this server and model."""
+        llm, known = self.settings.llm, self.cache.server(self.server_key)
+        first = OUTPUT_MODES.index(llm.structured_output)
+        mode = OUTPUT_MODES[max(first, OUTPUT_MODES.index(known.output_mode)) if known else first]
+        if llm.system_role != "auto":
+            return mode, llm.system_role == "yes"
+        return mode, known.system_role if known else not NO_SYSTEM_ROLE_MODELS.search(self.model_name)
+
+    def _learned(self, output_mode: OutputMode | None = None, system_role: bool | None = None) -> None:
+        profile = ServerProfile(output_mode=output_mode or self.output_mode,
+                                system_role=self.system_role if system_role is None else system_role)
+        if (profile.output_mode, profile.system_role) != (self.output_mode, self.system_role):
+            self.output_mode, self.system_role = profile.output_mode, profile.system_role
+            self.cache.remember_server(self.server_key, profile)
 
 
-class BudgetExceeded(RuntimeError):
-    pass
+async def _within(seconds: float, work: Coroutine[Any, Any, _T]) -> _T:
+    """`work`, cancelled (its connection closed) when `seconds` pass."""
+    try:
+        async with asyncio.timeout(seconds) as scope:
+            return await work
+    except TimeoutError as exc:
+        if scope.expired():
+            raise DeadlinePassed(f"the outcome's deadline of {seconds:g} s passed; its calls were cancelled") from exc
+        raise
 
 
-def _why(exc: Exception) -> str:
+def _cut_off(exc: openai.LengthFinishReasonError) -> AIMessage:
+    """The answer the server cut off at max_tokens, with its usage."""
+    completion = exc.completion
+    text = (completion.choices[0].message.content or "") if completion.choices else ""
+    usage = completion.usage
+    meta = {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens} if usage else None
+    return AIMessage(text, usage_metadata=meta)
+
+
+def _why(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}"[:200]
 

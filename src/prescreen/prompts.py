@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ValidationError, model_validator
 
@@ -11,6 +12,8 @@ from prescreen.errors import ConfigurationError
 from prescreen.yamlfile import parse_yaml
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+
+Role = Literal["system", "user"]
 
 
 class PromptTemplate(BaseModel):
@@ -38,6 +41,12 @@ class PromptTemplate(BaseModel):
         if missing := set(self.variables) - values.keys():
             raise ConfigurationError(f"prompt {self.label} needs values for {', '.join(sorted(missing))}")
         return self.system.format(**values), self.user.format(**values)
+
+    def turns(self, system_role: bool = True, **values: str) -> list[tuple[Role, str]]:
+        """The chat turns: a system turn and a user turn, or, for a chat template without a system role, one
+        user turn that opens with the rules (some templates drop a system message without a word)."""
+        system, user = self.render(**values)
+        return [("system", system), ("user", user)] if system_role else [("user", f"{system}\n\n{user}")]
 
 
 def load_prompt(name: str, folder: Path = PROMPTS_DIR) -> PromptTemplate:

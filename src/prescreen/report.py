@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prescreen.models import ManifestIssue, Status
 
@@ -26,6 +26,18 @@ IssueKind = Literal[
 ProblemKind = Literal[
     "no_text", "unreadable", "unsupported_type", "too_large", "missing_file", "suspicious_instructions"
 ]
+FallbackReason = Literal[
+    "timeout",          # the server did not answer within the request timeout (after the client's retries)
+    "deadline",         # the outcome's deadline passed: its calls were cancelled
+    "invalid_answer",   # the answer was not valid JSON for the schema, twice
+    "token_budget",     # the submission's token budget would have been passed
+    "rate_limited",     # 429, still after the client's retries
+    "refused",          # another 4xx: the request was refused
+    "server_error",     # 5xx, still after the client's retries
+    "connection",       # the server could not be reached
+    "error",            # anything else
+]
+EXTRACTIVE = "extractive"
 
 
 class PartResult(BaseModel):
@@ -61,6 +73,10 @@ class DetailFinding(BaseModel):
     rationale: str
     outcome_id: str | None = Field(None, description="Added: the essential outcome the detail belongs to.")
     citations_dropped: int = Field(0, description="Added: drafted citations that failed verification.")
+    drafted_by: str = Field(EXTRACTIVE, description="Added: who drafted this finding: `llm:<model>`, or `extractive`.")
+    fallback_reason: FallbackReason | None = Field(
+        None, description="Added: why the extractive drafter stood in for the LLM on this finding's outcome; null when "
+        "it did not.")
 
 
 class SelfAnalysisIssue(BaseModel):
@@ -78,6 +94,21 @@ class Problem(BaseModel):
     where: str | None = Field(None, description="Added: page, paragraph or time in the file, where known.")
 
 
+class OutcomeCall(BaseModel):
+    """Added: how one essential outcome was drafted."""
+
+    outcome_id: str
+    drafted_by: str = Field(description="`llm:<model>`, or `extractive` when the fallback stood in.")
+    fallback_reason: FallbackReason | None = None
+    calls: int = Field(0, description="Model calls answered for this outcome (cache hits and failed calls excluded).")
+    cached: bool = Field(False, description="The answer came from the response cache: no call made.")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    max_tokens: int = Field(0, description="The cap on each answer's tokens, sized from the outcome's schema.")
+    elapsed_s: float = Field(0.0, description="Seconds from the outcome's first call to its last answer or its cancellation.")
+    deadline_s: float = Field(0.0, description="The outcome's deadline: its calls are cancelled when it passes.")
+
+
 class LLMUsage(BaseModel):
     """Added: what drafting with a model cost for this submission."""
 
@@ -86,6 +117,50 @@ class LLMUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = Field(0.0, description="Estimate from the configured prices per million tokens.")
+    structured_output: str | None = Field(
+        None, description="Added: how the server was last asked for JSON: json_schema, json_object_schema, json_object "
+        "or none (what it supports, found from its answers).")
+    system_role: bool | None = Field(None, description="Added: whether the rules went in a system message (false: "
+                                     "merged into the first user turn, for chat templates without a system role).")
+    outcomes: list[OutcomeCall] = Field(default_factory=list, description="Added: per essential outcome.")
+
+
+class OutcomeFallback(BaseModel):
+    outcome_id: str
+    reason: FallbackReason
+
+
+class DrafterSummary(BaseModel):
+    """Added: who drafted what, read from the findings themselves, so it cannot disagree with them."""
+
+    model: str | None = Field(None, description="The LLM asked to draft; null for the extractive drafter.")
+    outcomes: int = Field(0, description="Essential outcomes drafted.")
+    llm_outcomes: list[str] = Field(default_factory=list, description="Outcomes whose findings the LLM drafted.")
+    fallbacks: list[OutcomeFallback] = Field(
+        default_factory=list, description="Outcomes the extractive drafter drafted because the LLM failed, and why.")
+
+    @classmethod
+    def of(cls, drafter: str, details: list[DetailFinding]) -> DrafterSummary:
+        model = drafter.split(" ", 1)[0].removeprefix("llm:") if drafter.startswith("llm:") else None
+        by_outcome: dict[str, list[DetailFinding]] = {}
+        for finding in details:
+            by_outcome.setdefault(finding.outcome_id or finding.detail_id, []).append(finding)
+        llm = [o for o, found in by_outcome.items() if all(f.drafted_by.startswith("llm:") for f in found)]
+        fallbacks = [OutcomeFallback(outcome_id=o, reason=reason) for o, found in by_outcome.items()
+                     if (reason := next((f.fallback_reason for f in found if f.fallback_reason), None))]
+        return cls(model=model, outcomes=len(by_outcome), llm_outcomes=llm, fallbacks=fallbacks)
+
+    def label(self) -> str:
+        """`llm:<model>`, `llm:<model> (3 of 4 outcomes; 1 fell back: timeout)`, or `extractive (...)`."""
+        if self.model is None:
+            return EXTRACTIVE
+        name, n, k = f"llm:{self.model}", self.outcomes, len(self.llm_outcomes)
+        reasons = ", ".join(dict.fromkeys(f.reason for f in self.fallbacks)) or "unknown"
+        if k == n:
+            return name
+        if k == 0:
+            return f"{EXTRACTIVE} ({name} fell back for all {n} outcomes: {reasons})"
+        return f"{name} ({k} of {n} outcomes; {n - k} fell back: {reasons})"
 
 
 class Report(BaseModel):
@@ -112,6 +187,17 @@ class Report(BaseModel):
     drafter_notes: list[str] = Field(
         default_factory=list, description="Added: e.g. outcomes where the LLM failed and the extractive drafter stood in."
     )
+    drafter_summary: DrafterSummary | None = Field(
+        None, description="Added: who drafted which outcomes, read from the findings' `drafted_by`; `drafter` is its label.")
+
+    @model_validator(mode="after")
+    def _honest_drafter(self) -> Report:
+        """`drafter` never claims the LLM drafted what the extractive fallback drafted: when the summary is made
+        (a new report), the label is rewritten from the findings."""
+        if self.drafter_summary is None and self.details:
+            self.drafter_summary = DrafterSummary.of(self.drafter, self.details)
+            self.drafter = self.drafter_summary.label()
+        return self
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)

@@ -59,16 +59,29 @@ class LLMSettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="Key for that endpoint; OPENAI_API_KEY is used when unset.")
     model: str = "gpt-4o-mini"
     temperature: float = 0.0
-    timeout: float = Field(60.0, gt=0, description="Seconds per request.")
+    timeout: float = Field(120.0, gt=0, description="Seconds per request (a small CPU server may need them all).")
+    outcome_deadline: float = Field(
+        300.0, gt=0, description="Seconds one essential outcome's calls may take, retries included; then they are "
+        "cancelled and the extractive drafter stands in.")
     max_retries: int = Field(3, ge=0, description="Retries with backoff on 429, 5xx, timeouts and dropped connections.")
-    max_concurrency: int = Field(4, ge=1, description="Model calls in flight at once, across outcomes and submissions.")
-    structured_output: Literal["json_schema", "json_object", "none"] = Field(
-        "json_schema", description="How the server is asked for JSON; `none` for servers with no response_format."
-    )
+    max_concurrency: int | None = Field(
+        None, ge=1, description="Model calls in flight at once, across outcomes and submissions; unset: 1 for a server "
+        "at base_url (a local server often has one slot), 4 for OpenAI. Either way one call goes first, and a timeout "
+        "brings it back to one.")
+    structured_output: Literal["json_schema", "json_object_schema", "json_object", "none"] = Field(
+        "json_schema", description="The first way to ask for JSON; a server that refuses it (400, 422 or 500) is asked "
+        "the next way, and what worked is remembered per base URL and model.")
+    system_role: Literal["auto", "yes", "no"] = Field(
+        "auto", description="`no`: the rules go in the first user turn, for chat templates without a system role; "
+        "`auto`: so for model families known to lack one (Gemma), or once a server refuses a system message.")
     max_passages: int = Field(8, ge=1, description="Passages shown to the model per essential outcome (each detail's best in turn).")
     token_budget: int = Field(120_000, ge=1000, description="Prompt + completion tokens one submission may spend.")
     price_in_per_mtok: float = Field(0.15, ge=0, description="USD per million prompt tokens (0 for a local server).")
     price_out_per_mtok: float = Field(0.60, ge=0, description="USD per million completion tokens.")
+
+    @property
+    def concurrency(self) -> int:
+        return self.max_concurrency or (1 if self.base_url else 4)
 
 
 class Settings(BaseSettings):
