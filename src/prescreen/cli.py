@@ -51,7 +51,6 @@ def screen(bundle: Path, fmt: str, drafter: str, quiet: bool) -> None:
 
     Exit status: 0 when the bundle was screened, whatever its readiness; 2 when it could not be.
     """
-    from prescreen.llm import make_drafter
     from prescreen.pipeline import Screener
     from prescreen.render import to_markdown
 
@@ -68,6 +67,14 @@ def screen(bundle: Path, fmt: str, drafter: str, quiet: bool) -> None:
         _print_markdown(to_markdown(report, result.rubric))
     if report.readiness == "unscreenable":
         fail(f"{bundle}: cannot be screened: {report.message}")
+
+
+def make_drafter(settings: Settings, choice: str = "auto"):
+    """The drafter `--drafter` names: `extractive`, `llm` (an OpenAI-compatible server; a configuration error
+    when none is set), or `auto` (the LLM when one is configured, else extractive)."""
+    from prescreen.llm import make_drafter as build
+
+    return build(settings, choice)
 
 
 @contextmanager

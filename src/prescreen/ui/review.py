@@ -105,6 +105,17 @@ def previous_html(view: AssessorView, detail: DetailView) -> str:
     return "<h4>Previous attempt</h4><ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>"
 
 
+def provenance_html(detail: DetailView) -> str:
+    """Who drafted the finding: the LLM (`llm:<model>`), or the extractive drafter, standing in when the LLM
+    failed for the detail's outcome. Shown once the review's DetailView carries the finding's provenance."""
+    drafted_by = getattr(detail, "drafted_by", None)
+    if not drafted_by:
+        return ""
+    reason = getattr(detail, "fallback_reason", None)
+    text = f"drafted by {drafted_by}" + (f", standing in for the LLM ({reason})" if reason else "")
+    return f" <span class='ps-dim ps-provenance'>· {esc(text)}</span>"
+
+
 def detail_html(view: AssessorView, detail: DetailView) -> str:
     citations = "".join(citation_html(c) for c in detail.citations) or (
         "<p class='ps-dim'>No passage cited: the pre-screen found no evidence for this detail.</p>")
@@ -114,7 +125,7 @@ def detail_html(view: AssessorView, detail: DetailView) -> str:
         f"<h3>{esc(detail.detail_id)} <span class='ps-dim'>· outcome {esc(detail.outcome_id)}</span></h3>"
         f"<p class='ps-detail-text'>{esc(detail.text)}</p>"
         f"<p>Drafted: {badge(detail.drafted_status)} <span class='ps-dim'>confidence "
-        f"{detail.confidence:.2f}</span></p>"
+        f"{detail.confidence:.2f}</span>{provenance_html(detail)}</p>"
         f"<p class='ps-rationale'>{esc(detail.rationale)}</p>"
         f"<h4>Cited passages ({len(detail.citations)})</h4>{citations}"
         f"<h4>The earner's self-analysis</h4>{self_analysis_html(detail)}"
