@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from prescreen.errors import BundleError, UnsafeArchiveError
 from prescreen.models import ArtifactRef, Manifest, ManifestHead, ManifestIssue, SelfAnalysisEntry
@@ -26,6 +26,10 @@ from prescreen.yamlfile import YamlDoc, dotted, parse_yaml
 
 MANIFEST_NAME = "submission.yaml"
 MAX_MANIFEST_BYTES = 1024 * 1024
+#: The longest text a manifest field may hold (by key); longer text is cut and reported as a manifest issue.
+FIELD_CAPS = {"name": 200, "email": 254, "organization": 300, "title": 300, "explanation": 10_000}
+DEFAULT_FIELD_CAP = 500  # ids, credential, paths, locators
+MAX_FIELD_DEPTH = 8  # submission.yaml nests four levels deep: nothing deeper is read
 MIB = 1024 * 1024
 _BLOCK = 64 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -36,27 +40,48 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Bundle(BaseModel):
-    """A bundle ready to screen: its root folder on disk and its validated manifest."""
+    """A bundle ready to screen: its root folder on disk and its validated manifest.
+
+    Use it as a context manager (or call close()): a zip's unpacked folder is removed when the screen is done.
+    """
 
     root: Path
     origin: str
     manifest: Manifest
+    unpacked: Path | None = Field(None, description="The folder a zip was unpacked into, removed by close().")
+
+    def close(self) -> None:
+        if self.unpacked is not None:
+            shutil.rmtree(self.unpacked, ignore_errors=True)
+
+    def __enter__(self) -> Bundle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def open_bundle(path: Path, workdir: Path, limits: LimitSettings) -> Bundle:
     """Open a bundle folder, or unpack a bundle zip safely into a new folder under `workdir`."""
     path = Path(path)
     if path.is_dir():
-        root = path.resolve()
-    elif path.is_file() and path.suffix.lower() == ".zip":
-        root = _find_root(extract_zip(path, workdir, limits))
-    elif not path.exists():
+        return _open_root(path, path.resolve(), unpacked=None)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        unpacked = extract_zip(path, workdir, limits)
+        try:
+            return _open_root(path, _find_root(unpacked), unpacked)
+        except BaseException:
+            shutil.rmtree(unpacked, ignore_errors=True)
+            raise
+    if not path.exists():
         raise BundleError(f"{path}: no such file or folder")
-    else:
-        raise BundleError(f"{path}: a bundle is a folder or a .zip file holding {MANIFEST_NAME}")
+    raise BundleError(f"{path}: a bundle is a folder or a .zip file holding {MANIFEST_NAME}")
+
+
+def _open_root(path: Path, root: Path, unpacked: Path | None) -> Bundle:
     if not (root / MANIFEST_NAME).is_file():
         raise BundleError(f"{path}: no {MANIFEST_NAME} at the bundle root")
-    return Bundle(root=root, origin=str(path), manifest=read_manifest(root))
+    return Bundle(root=root, origin=str(path), manifest=read_manifest(root), unpacked=unpacked)
 
 
 def resolve_member(root: Path, relpath: str) -> Path:
@@ -96,6 +121,12 @@ def extract_zip(path: Path, workdir: Path, limits: LimitSettings) -> Path:
     except BundleError:
         shutil.rmtree(dest, ignore_errors=True)
         raise
+    except UnicodeDecodeError as exc:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise BundleError(
+            f"{path}: a file name in the zip is marked UTF-8 but is not ({exc.object[:60]!r}); "
+            "rename the file or zip the bundle folder again with a current zip tool"
+        ) from None
     except _ZIP_ERRORS as exc:
         shutil.rmtree(dest, ignore_errors=True)
         raise BundleError(f"{path}: not a readable zip file ({exc}); zip the bundle folder again") from exc
@@ -115,8 +146,8 @@ def _unpack(archive: zipfile.ZipFile, dest: Path, limits: LimitSettings) -> None
             target.mkdir(parents=True, exist_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(info) as src, open(target, "xb") as out:
-            _copy(src, out, budget, info.filename)
+        with open(target, "xb") as out:
+            _stream(archive, info, budget, limits.max_zip_ratio, out)
 
 
 def _is_ignored(name: str) -> bool:
@@ -171,10 +202,35 @@ class _Budget:
             )
 
 
-def _copy(src: IO[bytes], out: IO[bytes], budget: _Budget, name: str) -> None:
-    for block in _blocks(src):
-        budget.spend(len(block), name)
-        out.write(block)
+def check_package(path: Path, limits: LimitSettings) -> None:
+    """Read a zip-based file (a .docx) through without writing it: UnsafeArchiveError when its entries
+    really unpack to more than `max_zip_total_mb`, or one expands more than `max_zip_ratio` times.
+
+    The bytes are counted as they are decompressed, so sizes the zip declares cannot lie, and a bomb is
+    stopped at its limit, never read whole."""
+    with zipfile.ZipFile(path) as package:
+        infos = package.infolist()
+        if len(infos) > limits.max_zip_entries:
+            raise UnsafeArchiveError(f"the file holds {len(infos)} parts, more than the limit of {limits.max_zip_entries}")
+        budget = _Budget(limit=int(limits.max_zip_total_mb * MIB))
+        for info in infos:
+            _stream(package, info, budget, limits.max_zip_ratio)
+
+
+def _stream(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, max_ratio: float,
+            out: IO[bytes] | None = None) -> None:
+    """Decompress one entry block by block, into `out` when given, counting the real bytes as they come."""
+    size = 0
+    with archive.open(info) as src:
+        for block in _blocks(src):
+            size += len(block)
+            budget.spend(len(block), info.filename)
+            if size > MIB and size / max(info.compress_size, 1) > max_ratio:
+                raise UnsafeArchiveError(
+                    f"zip entry {info.filename!r} expands more than {max_ratio:g} times; it looks like a zip bomb"
+                )
+            if out is not None:
+                out.write(block)
 
 
 def _blocks(src: IO[bytes]) -> Iterator[bytes]:
@@ -198,6 +254,7 @@ def _find_root(folder: Path) -> Path:
 def read_manifest(root: Path) -> Manifest:
     """Parse and validate submission.yaml. Fatal problems raise BundleError; the rest become issues."""
     doc = _load_manifest(root)
+    capped = _cap_fields(doc)
     try:
         head = ManifestHead.model_validate(doc.data)
     except ValidationError as exc:
@@ -213,7 +270,7 @@ def read_manifest(root: Path) -> Manifest:
         parts=parts,
         artifacts=checker.artifacts(head.artifacts, part_ids=set(parts)),
         self_analysis=checker.self_analysis(head.self_analysis),
-        issues=checker.issues,
+        issues=capped + checker.issues,
     )
 
 
@@ -232,6 +289,34 @@ def _load_manifest(root: Path) -> YamlDoc:
     if not isinstance(doc.data, dict):
         raise BundleError(f"{MANIFEST_NAME} must be a mapping of keys (format, submission_id, credential, ...)")
     return doc
+
+
+def _cap_fields(doc: YamlDoc) -> list[ManifestIssue]:
+    """Cut every text field of the manifest to its cap (FIELD_CAPS), in place; one issue per field cut.
+
+    Each container is visited once, so YAML aliases that repeat one list many times cost nothing more."""
+    issues: list[ManifestIssue] = []
+    seen: set[int] = set()
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(doc.data, ())]
+    while stack:
+        node, loc = stack.pop()
+        if id(node) in seen or len(loc) > MAX_FIELD_DEPTH:
+            continue
+        seen.add(id(node))
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in list(items):
+            where = (*loc, key if isinstance(key, int | str) else str(key))
+            if isinstance(value, str) and len(value) > (cap := _cap_for(where)):
+                node[key] = value[:cap]  # type: ignore[index]
+                issues.append(ManifestIssue(location=dotted(where), line=doc.line_of(where), message=(
+                    f"{len(value)} characters, more than the {cap} this field may hold: only the first {cap} are kept")))
+            elif isinstance(value, dict | list):
+                stack.append((value, where))
+    return sorted(issues, key=lambda issue: (issue.line or 0, issue.location))
+
+
+def _cap_for(loc: tuple[str | int, ...]) -> int:
+    return FIELD_CAPS.get(str(loc[-1]), DEFAULT_FIELD_CAP)
 
 
 def _format_error(location: str, line: int | None, message: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,26 @@ EXIT_UNUSABLE = 2
 def fail(message: str) -> None:
     click.echo(f"prescreen: {message}", err=True)
     sys.exit(EXIT_UNUSABLE)
+
+
+def _settings() -> Settings:
+    """The settings, once the data directory is known to be usable; else one line saying how to fix it."""
+    settings = Settings()
+    if problem := data_dir_problem(settings.data_dir):
+        fail(problem)
+    return settings
+
+
+def data_dir_problem(path: Path) -> str | None:
+    """Why prescreen cannot keep its data in `path` (not a folder, not writable), or None when it can."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        return (f"the data directory {path} cannot be used ({exc.strerror or exc}): make it a folder you can "
+                "write to, or set PRESCREEN_DATA_DIR to one")
+    return None
 
 
 class _Group(click.Group):
@@ -56,7 +77,7 @@ def screen(bundle: Path, fmt: str, drafter: str, quiet: bool) -> None:
 
     if not bundle.exists():
         fail(f"{bundle}: no such file or folder")
-    settings = Settings()
+    settings = _settings()
     screener = Screener(settings, drafter=make_drafter(settings, drafter))
     with _progress(quiet) as progress:
         result = screener.screen(bundle, progress=progress)
@@ -162,7 +183,7 @@ def _review():
     from prescreen.review.workflow import ReviewService
 
     try:
-        return ReviewService.from_settings(Settings())
+        return ReviewService.from_settings(_settings())
     except OperationalError as exc:
         fail(f"cannot open the review database: {exc.orig} (check DATABASE_URL / PRESCREEN_DATABASE_URL)")
 
@@ -194,25 +215,35 @@ def users_add(username: str, role: str, display_name: str, password_stdin: bool)
 def ingest(paths: tuple[Path, ...], lead: str | None, auto_assign: bool) -> None:
     """Pre-screen bundles (folders or .zip) and add them to the review queue.
 
-    One line per bundle; exit status 2 when any bundle was refused (the others are still ingested).
+    One line per bundle; a bundle that fails (refused, or that cannot be screened) gets its line on stderr and
+    the others go on. Exit status: 0 when every bundle was ingested and screened, else 1 + the number that
+    failed (2: one failed, 3: two ...), at most 125.
     """
-    from prescreen.review.workflow import ReviewError
-
     service = _review()
     lead = lead or _only_lead(service)
-    refused = 0
-    for path in paths:
-        try:
-            view = service.ingest(lead, path)
-            if auto_assign and view.state == "awaiting_assignment":
-                view = service.auto_assign(lead, view.id)
-        except ReviewError as exc:
-            click.echo(f"prescreen: {path}: {exc}", err=True)
-            refused += 1
-            continue
-        click.echo(_submission_line(view))
-    if refused:
-        sys.exit(EXIT_UNUSABLE)
+    failed = sum(not _ingest_one(service, lead, path, auto_assign) for path in paths)
+    if failed:
+        click.echo(f"prescreen: {failed} of {len(paths)} bundles failed", err=True)
+        sys.exit(min(EXIT_UNUSABLE - 1 + failed, 125))
+
+
+def _ingest_one(service, lead: str, path: Path, auto_assign: bool) -> bool:
+    """Ingest one bundle and print its line; False (with the reason on stderr) when it failed."""
+    try:
+        view = service.ingest(lead, path)
+        if auto_assign and view.state == "awaiting_assignment":
+            view = service.auto_assign(lead, view.id)
+    except (PrescreenError, OSError) as exc:
+        click.echo(f"prescreen: {path}: {exc}", err=True)
+        return False
+    except Exception as exc:  # one broken bundle never stops the batch: say what broke, go on with the rest
+        click.echo(f"prescreen: {path}: unexpected error ({type(exc).__name__}: {exc})", err=True)
+        return False
+    click.echo(_submission_line(view))
+    if view.readiness == "unscreenable":
+        click.echo(f"prescreen: {path}: {'; '.join(view.incomplete_reasons)}", err=True)
+        return False
+    return True
 
 
 def _only_lead(service) -> str:
@@ -289,7 +320,7 @@ def db_upgrade() -> None:
 
     from prescreen.review.db import database_url, make_engine, upgrade
 
-    url = database_url(Settings())
+    url = database_url(_settings())
     upgrade(make_engine(url))
     click.echo(f"{make_url(url).render_as_string(hide_password=True)}: at the latest schema")
 

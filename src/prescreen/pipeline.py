@@ -7,26 +7,29 @@ bundle -> text with provenance -> deterministic checks -> chunks -> index -> evi
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from pydantic import ValidationError
 
 from prescreen import checks
+from prescreen.budgets import Content, SubmissionBudget
 from prescreen.bundle import Bundle, open_bundle, resolve_member
+from prescreen.cachefile import read_json, write_json
 from prescreen.chunking import chunk_sources
 from prescreen.drafting import Drafter, ExtractiveDrafter, relevance
 from prescreen.errors import BundleError, ExtractionError, RubricError
-from prescreen.extract import extract_source
 from prescreen.index import EvidenceIndex, IndexStats
 from prescreen.locators import parse_locators
 from prescreen.models import Chunk, Detail, ManifestIssue, Rubric, Source
 from prescreen.report import DetailFinding, PartResult, Problem, Report, SelfAnalysisIssue
 from prescreen.retrieve import Candidate, Retriever, detail_query
 from prescreen.rubrics import RubricLibrary
+from prescreen.sandbox import extract_in_worker
 from prescreen.settings import Settings
 from prescreen.verify import verify_findings
 
@@ -72,10 +75,14 @@ class Screener:
         progress("opening the bundle")
         try:
             bundle = open_bundle(path, self._workdir(), self.settings.limits)
-            rubric = self.rubrics.get(bundle.manifest.credential)
-        except (BundleError, RubricError) as exc:
+        except BundleError as exc:
             return Screening(report=self.unscreenable(path, exc))
-        return _Run(self, bundle, rubric, progress).run()
+        with bundle:  # a zip's unpacked folder is removed when the screen ends, however it ends
+            try:
+                rubric = self.rubrics.get(bundle.manifest.credential)
+            except RubricError as exc:
+                return Screening(report=self.unscreenable(path, exc))
+            return _Run(self, bundle, rubric, progress).run()
 
     def unscreenable(self, path: Path, exc: Exception) -> Report:
         return Report(
@@ -162,17 +169,36 @@ class _Run:
         return sources
 
     def extract(self, relpath: str, source_id: str, title: str, role: str) -> Source:
-        """Extraction, cached by the file's content hash: an unchanged file is parsed once."""
+        """One file as text, within the submission's budgets; artifacts that name the same file share one read."""
+        self.budget.admit(relpath, role)
+        try:
+            key = resolve_member(self.bundle.root, relpath).resolve()
+        except (BundleError, OSError):
+            key = None
+        content = self.budget.read.get(key) if key else None
+        if content is None:
+            content = self.read_file(relpath)
+            self.budget.charge(content)
+            if key:
+                self.budget.read[key] = content
+        else:
+            self.budget.charge(content)
+        return Source.model_validate({**content, "id": source_id, "title": title, "role": role, "file": relpath})
+
+    def read_file(self, relpath: str) -> Content:
+        """The file's content fields, from the cache (by content hash) or from a worker with a time limit."""
         limits = self.s.settings.limits
         cache = _cache_path(self.s.settings.data_dir, self.bundle.root, relpath, limits.max_file_mb)
-        identity = {"id": source_id, "title": title, "role": role, "file": relpath}
-        if cache and cache.exists():
-            return Source.model_validate({**json.loads(cache.read_text()), **identity})
-        source = extract_source(self.bundle.root, relpath, source_id=source_id, title=title, role=role, limits=limits)
-        if cache:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(source.model_dump_json(exclude=set(identity)))
-        return source
+        if (cached := read_json(cache)) is not None and _valid_content(cached):
+            return cached
+        source = extract_in_worker(self.bundle.root, relpath, source_id="-", title="", role="artifact", limits=limits)
+        content = source.model_dump(mode="json", exclude=set(_IDENTITY))
+        write_json(cache, content)
+        return content
+
+    @cached_property
+    def budget(self) -> SubmissionBudget:
+        return SubmissionBudget(self.s.settings.limits)
 
     def part_texts(self, sources: dict[str, Source]) -> dict[str, str | None]:
         return {pid: checks.part_text(self.bundle.root, sources.get(pid)) for pid in self.manifest.parts}
@@ -260,7 +286,20 @@ def _cache_path(data_dir: Path, root: Path, relpath: str, max_mb: float) -> Path
         path = resolve_member(root, relpath)
         if not path.is_file() or path.stat().st_size > max_mb * 1024 * 1024:
             return None
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
     except (OSError, BundleError):
         return None
     return data_dir / "extract-cache" / f"{digest}-{path.suffix.lower().lstrip('.')}-v{EXTRACTOR_VERSION}.json"
+
+
+_IDENTITY = ("id", "title", "role", "file")
+
+
+def _valid_content(content: Content) -> bool:
+    """A cache entry that makes a Source (an older format or a hand edit may not): anything else is a miss."""
+    try:
+        Source.model_validate({**content, "id": "-", "title": "", "role": "artifact", "file": "-"})
+    except ValidationError:
+        return False
+    return True
