@@ -3,15 +3,18 @@
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from prescreen.errors import ConfigurationError
 from prescreen.llm import (
-    REDACTED, AnswerError, LLMDrafter, Passage, locate, make_drafter, parse_answer, passage_text, to_findings,
+    REDACTED, AnswerError, BudgetExceeded, DeadlinePassed, LLMDrafter, Passage, answer_max_tokens, fallback_reason,
+    locate, make_drafter, outcome_schema, parse_answer, passage_text, to_findings,
 )
 from prescreen.chunking import chunk_sources
 from prescreen.drafting import ExtractiveDrafter
 from prescreen.models import Segment, Source
+from prescreen.report import DetailFinding, Report
 from prescreen.prompts import load_prompt
 from prescreen.retrieve import Candidate
 from prescreen.rubrics import RubricLibrary
@@ -161,3 +164,62 @@ def test_servers_without_structured_output_get_plain_json(tmp_path):
     model.reject_response_format = True
     draft = d.draft(RUBRIC, evidence(), SOURCES)
     assert not draft.notes and draft.usage.calls == 4 and d.output_mode == "none"
+
+
+# ---------------------------------------------------------------- schema, bounds, turns, provenance
+
+
+def test_the_outcome_schema_fixes_details_in_order_and_cites_only_passages_shown():
+    schema = outcome_schema(EO2.details, ["P1", "P2"])
+    items = schema["properties"]["details"]["prefixItems"]
+    assert [i["properties"]["detail_id"]["enum"] for i in items] == [[d] for d in IDS]
+    assert schema["$defs"]["citations"]["items"]["properties"]["passage_id"]["enum"] == ["P1", "P2"]
+    assert outcome_schema(EO2.details, [])["$defs"]["citations"]["maxItems"] == 0, "nothing shown: nothing to cite"
+    assert jsonschema.validate(json.loads(answer(IDS, citations={"EO2.1": [("P1", "a quote")]})), schema) is None
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(json.loads(answer(IDS, citations={"EO2.1": [("P7", "a quote")]})), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(json.loads(answer(list(reversed(IDS)))), schema)
+
+
+def test_max_tokens_grows_with_the_details_and_holds_a_full_answer():
+    longest = {"detail_id": "EO2.1", "status": "evidenced", "confidence": 0.5, "rationale": "r" * 300,
+               "citations": [{"passage_id": "P1", "quote": "q" * 300}] * 3}
+    assert len(json.dumps(longest)) / 3 < answer_max_tokens(1) < answer_max_tokens(2)
+
+
+def test_rules_open_the_first_user_turn_when_there_is_no_system_role():
+    prompt = load_prompt("draft_outcome")
+    values = dict.fromkeys(prompt.variables, "x")
+    system, user = prompt.render(**values)
+    assert prompt.turns(True, **values) == [("system", system), ("user", user)]
+    assert prompt.turns(False, **values) == [("user", f"{system}\n\n{user}")]
+
+
+def test_the_report_label_is_read_from_the_findings():
+    def finding(outcome, by, reason=None):
+        return DetailFinding(detail_id=f"{outcome}.1", outcome_id=outcome, status="weak", confidence=0.5,
+                             rationale="r", drafted_by=by, fallback_reason=reason)
+
+    def label(*findings):
+        return Report(submission_id="s", credential="c", rubric_version="1", drafter="llm:m", readiness="not_ready",
+                      details=list(findings)).drafter
+
+    assert label(finding("EO1", "llm:m"), finding("EO2", "llm:m")) == "llm:m"
+    assert label(finding("EO1", "llm:m"), finding("EO2", "extractive", "timeout")) == \
+        "llm:m (1 of 2 outcomes; 1 fell back: timeout)"
+    assert label(finding("EO1", "extractive", "deadline"), finding("EO2", "extractive", "invalid_answer")) == \
+        "extractive (llm:m fell back for all 2 outcomes: deadline, invalid_answer)"
+    extractive = Report(submission_id="s", credential="c", rubric_version="1", drafter="extractive",
+                        readiness="not_ready", details=[finding("EO1", "extractive")])
+    assert extractive.drafter == "extractive" and extractive.drafter_summary.llm_outcomes == []
+    again = Report.model_validate_json(extractive.to_json())
+    assert again.drafter == "extractive"
+
+
+def test_failures_are_named_for_the_report():
+    assert fallback_reason(DeadlinePassed("x")) == "deadline"
+    assert fallback_reason(TimeoutError("x")) == "timeout"
+    assert fallback_reason(AnswerError("x")) == "invalid_answer"
+    assert fallback_reason(BudgetExceeded("x")) == "token_budget"
+    assert fallback_reason(RuntimeError("x")) == "error"

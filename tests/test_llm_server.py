@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from prescreen.checks import is_instruction
-from prescreen.llm import REDACTED, Limiter, LLMDrafter, answer_max_tokens, make_chat_model
+from prescreen.llm import REDACTED, Limiter, LLMDrafter, answer_max_tokens, make_chat_model, schema_text
 from prescreen.pipeline import Screener, Screening
 from prescreen.prompts import load_prompt
 from prescreen.report import Citation
@@ -445,9 +445,10 @@ def test_the_schema_fixes_the_outcomes_details_and_the_passages_shown(server, tm
         items = schema["properties"]["details"]["prefixItems"]
         assert [item["properties"]["detail_id"]["enum"] for item in items] == [[d] for d in details_in(prompt)]
         assert schema["properties"]["details"]["minItems"] == schema["properties"]["details"]["maxItems"] == len(items)
-        shown = list(passages_in(prompt))
-        assert all(i["properties"]["citations"]["items"]["properties"]["passage_id"]["enum"] == shown for i in items)
-        assert json.dumps(schema) in body["messages"][0]["content"], "the prompt shows the same schema"
+        assert all(i["properties"]["citations"] == {"$ref": "#/$defs/citations"} for i in items)
+        citation = schema["$defs"]["citations"]["items"]
+        assert citation["properties"]["passage_id"]["enum"] == list(passages_in(prompt))
+        assert schema_text(schema) in body["messages"][0]["content"], "the prompt shows the same schema"
 
 
 def test_every_answer_is_capped_by_max_tokens_sized_from_its_schema(server, tmp_path):

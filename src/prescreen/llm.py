@@ -78,32 +78,40 @@ DETAIL_FRAME_CHARS, CITATION_FRAME_CHARS, ANSWER_FRAME_TOKENS, CHARS_PER_TOKEN =
 
 def outcome_schema(details: list[Detail], passage_ids: list[str]) -> dict[str, Any]:
     """The answer's JSON Schema for one outcome: its details fixed, in order, and citations only to passages
-    shown, so constrained decoding cannot name a detail or a passage that does not exist."""
-    items = [_detail_schema(d.id, passage_ids) for d in details]
+    shown, so constrained decoding cannot name a detail or a passage that does not exist. What every detail
+    shares is defined once (`$defs`): the schema is shown in the prompt too."""
+    items = [{**_DETAIL, "properties": {"detail_id": {"type": "string", "enum": [d.id]}, **_DETAIL_FIELDS}}
+             for d in details]
     return {
         "type": "object", "additionalProperties": False, "required": ["details"],
         "properties": {"details": {"type": "array", "prefixItems": items, "minItems": len(items), "maxItems": len(items)}},
+        "$defs": _shared_defs(passage_ids),
     }
 
 
-def _detail_schema(detail_id: str, passage_ids: list[str]) -> dict[str, Any]:
+_DETAIL = {"type": "object", "additionalProperties": False,
+           "required": ["detail_id", "status", "confidence", "citations", "rationale"]}
+_DETAIL_FIELDS = {name: {"$ref": f"#/$defs/{name}"} for name in ("status", "confidence", "citations", "rationale")}
+
+
+def _shared_defs(passage_ids: list[str]) -> dict[str, Any]:
     citation = {
         "type": "object", "additionalProperties": False, "required": ["passage_id", "quote"],
         "properties": {"passage_id": {"type": "string", "enum": passage_ids},
                        "quote": {"type": "string", "maxLength": QUOTE_MAX_CHARS}},
     }
-    citations = {"type": "array", "items": citation, "maxItems": MAX_CITATIONS} if passage_ids else {"type": "array", "maxItems": 0}
     return {
-        "type": "object", "additionalProperties": False,
-        "required": ["detail_id", "status", "confidence", "citations", "rationale"],
-        "properties": {
-            "detail_id": {"type": "string", "enum": [detail_id]},
-            "status": {"type": "string", "enum": list(get_args(Status))},
-            "confidence": {"type": "number", "enum": CONFIDENCES},
-            "citations": citations,
-            "rationale": {"type": "string", "maxLength": RATIONALE_MAX_CHARS},
-        },
+        "status": {"type": "string", "enum": list(get_args(Status))},
+        "confidence": {"type": "number", "enum": CONFIDENCES},
+        "citations": {"type": "array", "items": citation, "maxItems": MAX_CITATIONS} if passage_ids
+        else {"type": "array", "maxItems": 0},
+        "rationale": {"type": "string", "maxLength": RATIONALE_MAX_CHARS},
     }
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    """The schema as the prompt shows it: compact JSON."""
+    return json.dumps(schema, separators=(",", ":"))
 
 
 def answer_max_tokens(n_details: int) -> int:
@@ -538,7 +546,7 @@ class LLMDrafter:
         turns = self.prompt.turns(
             self.system_role, rubric_title=rubric.title, outcome_id=outcome.id, outcome_title=outcome.title,
             details=render_details(outcome.details), passages=render_passages(run.passages),
-            schema=json.dumps(run.schema),
+            schema=schema_text(run.schema),
         )
         return [SystemMessage(text) if role == "system" else HumanMessage(text) for role, text in turns]
 
