@@ -131,18 +131,29 @@ def test_a_worker_that_dies_or_refuses_is_reported():
 # ---------------------------------------------------------------- a .docx read through for its real size
 
 
-def test_a_docx_is_read_through_for_its_real_size(tmp_path):
-    docx = make_docx(tmp_path / "ok.docx", [("h1", "Plan"), ("p", TEXT)])
-    check_package(docx, LimitSettings())  # an ordinary Word file passes
-    bomb = tmp_path / "bomb.docx"
-    with zipfile.ZipFile(docx) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+def docx_bomb(path: Path) -> Path:
+    """An ordinary Word file plus one part that unpacks from a few KB to 40 MB."""
+    docx = make_docx(path.with_suffix(".ok.docx"), [("h1", "Plan"), ("p", TEXT)])
+    with zipfile.ZipFile(docx) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for info in source.infolist():
             out.writestr(info, source.read(info))
         out.writestr("word/padding.xml", b"<w:t>" + b" " * (40 * MIB) + b"</w:t>")
+    return path
+
+
+def test_a_docx_is_read_through_for_its_real_size(tmp_path):
+    check_package(make_docx(tmp_path / "ok.docx", [("h1", "Plan"), ("p", TEXT)]), LimitSettings())  # it passes
+    bomb = docx_bomb(tmp_path / "bomb.docx")
     with pytest.raises(UnsafeArchiveError, match="expands more than"):
         check_package(bomb, LimitSettings())
     with pytest.raises(UnsafeArchiveError, match="more than the limit of 5 MB"):
         check_package(bomb, LimitSettings(max_zip_ratio=10_000, max_zip_total_mb=5))
+
+
+def test_a_docx_bomb_in_a_bundle_is_too_large(tmp_path):
+    report = screen(tmp_path, {"plan.docx": docx_bomb(tmp_path / "bomb.docx").read_bytes(), "notes.md": TEXT})
+    assert list(too_large(report)) == ["artifacts/plan.docx"]
+    assert "once unpacked" in too_large(report)["artifacts/plan.docx"]
 
 
 # ---------------------------------------------------------------- manifest fields

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import zipfile
 from collections.abc import Callable
 from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 
-from prescreen.errors import ExtractionError
+from prescreen.bundle import check_package, resolve_member
+from prescreen.errors import BundleError, ExtractionError, UnsafeArchiveError
 from prescreen.models import Source
 from prescreen.settings import LimitSettings
 
@@ -92,4 +94,17 @@ def _extract(root: str, relpath: str, kwargs: dict[str, Any]) -> str:
     from prescreen.extract import extract_source
 
     limits = LimitSettings.model_validate(kwargs.pop("limits"))
+    if relpath.lower().endswith(".docx"):
+        _check_docx(Path(root), relpath, limits)
     return extract_source(Path(root), relpath, limits=limits, **kwargs).model_dump_json()
+
+
+def _check_docx(root: Path, relpath: str, limits: LimitSettings) -> None:
+    """A .docx read through for its real unpacked size before any XML parser sees it (see bundle.check_package)."""
+    try:
+        check_package(resolve_member(root, relpath), limits)
+    except UnsafeArchiveError as exc:
+        raise ExtractionError("too_large", f"the Word file is too large once unpacked ({exc}): export it as PDF, "
+                              "or split it, and upload it again") from None
+    except (BundleError, OSError, zipfile.BadZipFile, ValueError):
+        return  # not there, or not a zip: extract_source says so in its own words

@@ -58,8 +58,8 @@ class LimitSettings(BaseModel):
     max_file_pages: int = Field(1000, ge=1, description="Pages one PDF may have.")
     max_total_chars: int = Field(6_000_000, ge=1000, description="Characters of text in all files of a submission.")
     max_total_pages: int = Field(2000, ge=1, description="PDF pages in all files of a submission.")
-    extract_timeout_s: float = Field(60, gt=0, description="Seconds one file's extraction may take; then it is stopped.")
-    extract_memory_mb: int = Field(2048, ge=256, description="Memory one file's extraction may use; then it is stopped.")
+    extract_timeout_s: float = Field(30, gt=0, description="Seconds one file's extraction may take; then it is stopped.")
+    extract_memory_mb: int = Field(1024, ge=256, description="Memory one file's extraction may use; then it is stopped.")
 
 
 class LLMSettings(BaseModel):
