@@ -136,12 +136,23 @@ def test_control_the_payload_alone_is_evidence(screener, tmp_path):
 
 
 def test_no_variant_reaches_a_citation(screener, tmp_path):
+    _assert_none_reaches_a_citation(screener, tmp_path)
+
+
+@pytest.mark.slow
+def test_no_variant_reaches_a_citation_with_the_real_model(tmp_path):
+    from prescreen.embeddings import LocalEmbeddings
+
+    _assert_none_reaches_a_citation(Screener(Settings(data_dir=tmp_path / "data"), embedder=LocalEmbeddings()), tmp_path)
+
+
+def _assert_none_reaches_a_citation(screener: Screener, tmp_path: Path) -> None:
     paragraphs = {variant: _paragraph(variant) for variant in VARIANTS}
     report = screener.screen(_bundle(tmp_path / "b", paragraphs)).report
     flagged = {p.file for p in report.problems if p.kind == "suspicious_instructions"}
     files = {f"artifacts/{i}.md": variant for i, variant in enumerate(VARIANTS, 1)}
     assert [files[f] for f in sorted(files) if f not in flagged] == [], "variants not flagged"
-    cited = [c for d in report.details for c in d.citations if c.artifact_id != "overview"]
+    cited = [c for d in report.details for c in d.citations if c.artifact_id not in ("overview", "reflection")]
     assert cited == [], "an injection reached a citation"
     assert _finding(report).status != "evidenced"
 
