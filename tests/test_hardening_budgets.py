@@ -56,6 +56,18 @@ def test_many_artifacts_naming_one_file_are_read_once(tmp_path, monkeypatch):
     assert calls.count("artifacts/one.pdf") == 1
 
 
+def test_many_artifacts_naming_one_broken_file_read_it_once(tmp_path, monkeypatch):
+    calls = []
+    real = pipeline.extract_in_worker
+    monkeypatch.setattr(pipeline, "extract_in_worker", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    entries = [{"id": f"A{i}", "file": "artifacts/broken.pdf"} for i in range(1, 6)]
+    bundle = write_bundle(tmp_path / "b", BASE | {"artifacts": entries},
+                          {"artifacts/broken.pdf": b"%PDF-1.7 damaged", "overview.md": TEXT, "reflection.md": TEXT})
+    report = Screener(Settings(data_dir=tmp_path / "data"), embedder=StemHashEmbeddings()).screen(bundle).report
+    assert calls.count("artifacts/broken.pdf") == 1
+    assert [p.kind for p in report.problems if p.file == "artifacts/broken.pdf"] == ["unreadable"] * 5
+
+
 def test_artifacts_past_the_submission_budget_are_too_large(tmp_path):
     report = screen(tmp_path, {f"{i}.md": TEXT for i in range(1, 6)}, max_artifacts=4)
     assert list(too_large(report)) == ["artifacts/5.md"]  # the parts are never counted against it

@@ -7,6 +7,7 @@ read once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ class SubmissionBudget:
     artifacts: int = 0
     chars: int = 0
     pages: int = 0
-    read: dict[Path, Content] = field(default_factory=dict)  # resolved path -> content, read once
+    read: dict[Path, Content | ExtractionError] = field(default_factory=dict)  # resolved path -> what reading gave
 
     def admit(self, relpath: str, role: str) -> None:
         """Count one more artifact of the submission (parts are not counted); too_large past `max_artifacts`."""
@@ -36,6 +37,20 @@ class SubmissionBudget:
             raise ExtractionError("too_large", (
                 f"the submission lists more than the limit of {self.limits.max_artifacts} artifacts, so {relpath} "
                 "was not read: keep the artifacts that show evidence and combine or remove the rest"))
+
+    def once(self, key: Path | None, read: Callable[[], Content]) -> Content:
+        """`read()` for the file at `key`, or what it gave (or raised) the first time: a file is read once."""
+        if key is None:
+            return read()
+        if key not in self.read:
+            try:
+                self.read[key] = read()
+            except ExtractionError as exc:
+                self.read[key] = exc
+        found = self.read[key]
+        if isinstance(found, ExtractionError):
+            raise ExtractionError(found.kind, str(found))
+        return found
 
     def charge(self, content: Content) -> None:
         """Spend one file's characters and pages; too_large past a per-file or per-submission budget."""

@@ -84,6 +84,16 @@ class Screener:
                 return Screening(report=self.unscreenable(path, exc))
             return _Run(self, bundle, rubric, progress).run()
 
+    def replay(self, manifest: Manifest, rubric: Rubric, sources: dict[str, Source]) -> Screening:
+        """The candidate evidence for text already extracted (a stored review run's), without its files:
+        what `prescreen train` reads to learn from assessors' decisions."""
+        run = _Run(self, Bundle(root=Path("."), origin="replay", manifest=manifest), rubric, lambda step: None)
+        run.sources = sources
+        chunks, stats, evidence = run.gather(checks.quarantine(sources))
+        report = Report(submission_id=manifest.submission_id, credential=rubric.id, rubric_version=rubric.version,
+                        drafter="replay", readiness="not_ready")
+        return Screening(report, None, rubric, sources, chunks, evidence, stats)
+
     def unscreenable(self, path: Path, exc: Exception) -> Report:
         return Report(
             submission_id=path.stem, credential="", rubric_version="", drafter=self.drafter.name,
@@ -171,18 +181,8 @@ class _Run:
     def extract(self, relpath: str, source_id: str, title: str, role: str) -> Source:
         """One file as text, within the submission's budgets; artifacts that name the same file share one read."""
         self.budget.admit(relpath, role)
-        try:
-            key = resolve_member(self.bundle.root, relpath).resolve()
-        except (BundleError, OSError):
-            key = None
-        content = self.budget.read.get(key) if key else None
-        if content is None:
-            content = self.read_file(relpath)
-            self.budget.charge(content)
-            if key:
-                self.budget.read[key] = content
-        else:
-            self.budget.charge(content)
+        content = self.budget.once(_file_key(self.bundle.root, relpath), lambda: self.read_file(relpath))
+        self.budget.charge(content)
         return Source.model_validate({**content, "id": source_id, "title": title, "role": role, "file": relpath})
 
     def read_file(self, relpath: str) -> Content:
@@ -294,6 +294,14 @@ def _cache_path(data_dir: Path, root: Path, relpath: str, max_mb: float) -> Path
 
 
 _IDENTITY = ("id", "title", "role", "file")
+
+
+def _file_key(root: Path, relpath: str) -> Path | None:
+    """The file a path names, resolved, so two spellings of one file are read once; None when it cannot be."""
+    try:
+        return resolve_member(root, relpath).resolve()
+    except (BundleError, OSError):
+        return None
 
 
 def _valid_content(content: Content) -> bool:
