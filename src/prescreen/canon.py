@@ -58,11 +58,11 @@ def decoded_base64(text: str) -> list[str]:
     found = []
     for match in list(_BASE64.finditer(text))[:MAX_BASE64_RUNS]:
         run = match.group().rstrip("=")
-        run = run[: len(run) - len(run) % 4] if len(run) % 4 == 1 else run
+        run = run[: len(run) // 4 * 4] if len(run) % 4 == 1 else run  # one stray character is never base64
         try:
             decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+        except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
             continue
-        if decoded.isprintable() or all(c.isprintable() or c.isspace() for c in decoded):
+        if all(c.isprintable() or c.isspace() for c in decoded):
             found.append(decoded)
     return found
