@@ -26,11 +26,11 @@ BASE = {"format": 1, "submission_id": "S-BIG", "credential": "leading-an-equitab
         "parts": {"overview": "overview.md", "reflection": "reflection.md"}}
 
 
-def screen(tmp_path: Path, artifacts: dict[str, str | bytes], **limits):
-    """Screen a bundle of Markdown/PDF artifacts (A1, A2 ... in order) under the given limits."""
+def screen(tmp_path: Path, artifacts: dict[str, str | bytes], part: str = TEXT, **limits):
+    """Screen a bundle of Markdown/PDF artifacts (A1, A2 ... in order), parts of text `part`, under the limits."""
     entries = [{"id": f"A{i}", "file": f"artifacts/{name}"} for i, name in enumerate(artifacts, 1)]
     files = {f"artifacts/{name}": content for name, content in artifacts.items()}
-    files |= {"overview.md": TEXT, "reflection.md": TEXT}
+    files |= {"overview.md": part, "reflection.md": part}
     bundle = write_bundle(tmp_path / "bundle", BASE | {"artifacts": entries}, files)
     settings = Settings(data_dir=tmp_path / "data", limits=LimitSettings(**limits))
     return Screener(settings, embedder=StemHashEmbeddings()).screen(bundle).report
@@ -83,7 +83,18 @@ def test_a_file_with_too_many_characters_is_too_large_and_the_rest_is_screened(t
 
 def test_characters_past_the_submission_budget_are_too_large(tmp_path):
     report = screen(tmp_path, {f"{i}.md": TEXT * 20 for i in range(1, 5)}, max_total_chars=4000)
-    assert "artifacts/4.md" in too_large(report) and "submission's files hold" in too_large(report)["artifacts/4.md"]
+    assert "artifacts/4.md" in too_large(report) and "submission's artifacts hold" in too_large(report)["artifacts/4.md"]
+
+
+def test_parts_are_never_crowded_out_by_artifacts(tmp_path):
+    report = screen(tmp_path, {f"{i}.md": TEXT * 20 for i in range(1, 5)}, max_total_chars=2000)
+    assert {p for p in too_large(report)} == {"artifacts/2.md", "artifacts/3.md", "artifacts/4.md"}
+    assert all(p.word_count > 0 for p in report.parts)
+
+
+def test_a_part_past_its_cap_is_too_large(tmp_path):
+    report = screen(tmp_path, {"a.md": TEXT}, part=TEXT * 20, max_part_chars=1000)
+    assert set(too_large(report)) == {"overview.md", "reflection.md"}
 
 
 def test_a_pdf_with_too_many_pages_is_too_large(tmp_path):

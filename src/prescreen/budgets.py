@@ -52,14 +52,20 @@ class SubmissionBudget:
             raise ExtractionError(found.kind, str(found))
         return found
 
-    def charge(self, content: Content) -> None:
-        """Spend one file's characters and pages; too_large past a per-file or per-submission budget."""
+    def charge(self, content: Content, role: str) -> None:
+        """Spend one file's characters and pages; too_large past a per-file or per-submission budget.
+
+        A part (the narrative, the reflection) has its own cap and is not charged to the artifacts' totals, so no
+        number of artifacts read before it can leave it out."""
         chars, pages = count_chars(content), content.get("page_count") or 0
-        _check(chars, self.limits.max_file_chars, "the file holds {n:,} characters of text")
         _check(pages, self.limits.max_file_pages, "the file has {n:,} pages")
+        if role != "artifact":
+            _check(chars, self.limits.max_part_chars, "the part holds {n:,} characters of text")
+            return
+        _check(chars, self.limits.max_file_chars, "the file holds {n:,} characters of text")
         _check(self.chars + chars, self.limits.max_total_chars,
-               "with this file, the submission's files hold {n:,} characters of text")
-        _check(self.pages + pages, self.limits.max_total_pages, "with this file, the submission's files have {n:,} pages")
+               "with this file, the submission's artifacts hold {n:,} characters of text")
+        _check(self.pages + pages, self.limits.max_total_pages, "with this file, the submission's artifacts have {n:,} pages")
         self.chars, self.pages = self.chars + chars, self.pages + pages
 
 

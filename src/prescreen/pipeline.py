@@ -182,7 +182,7 @@ class _Run:
         """One file as text, within the submission's budgets; artifacts that name the same file share one read."""
         self.budget.admit(relpath, role)
         content = self.budget.once(_file_key(self.bundle.root, relpath), lambda: self.read_file(relpath))
-        self.budget.charge(content)
+        self.budget.charge(content, role)
         return Source.model_validate({**content, "id": source_id, "title": title, "role": role, "file": relpath})
 
     def read_file(self, relpath: str) -> Content:
