@@ -69,6 +69,8 @@ class OutcomeDraft(BaseModel):
     details: list[DraftedDetail]
 
 
+# maxLength bounds make a constrained answer fit max_tokens; keep them small: llama-cpp-python's server expands a
+# bound into nested grammar rules, and past about a thousand its grammar fails to parse and the server crashes
 QUOTE_MAX_CHARS = 300
 RATIONALE_MAX_CHARS = 300
 CONFIDENCES = [round(i / 10, 1) for i in range(11)]  # tenths: a grammar can constrain an enum, not a range
