@@ -7,7 +7,8 @@ and a re-screen of the unchanged bundle (answers from the response cache).
 Both designs go through the real client (ChatOpenAI from make_chat_model) to a loopback chat-completions server
 (tests/chatserver.py) that answers valid minimal JSON (every detail `missing`, no citations). Tokens are counted
 the same way for both, by that server: ceil(chars / 4) of all message contents of a request for the prompt, and
-of the answer's content for the completion (the JSON schema sent as response_format is not counted). The naive
+of the answer's content for the completion (the JSON schema sent as response_format is not counted; the
+same schema inside the prompt is). The naive
 design renders the same prompt template for one detail, with passages_for() on a one-detail outcome.
 Retrieval is real: the packaged embedding model (LocalEmbeddings), Chroma on disk in a temporary folder.
 """
@@ -15,10 +16,10 @@ Retrieval is real: the packaged embedding model (LocalEmbeddings), Chroma on dis
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,10 +28,9 @@ from generate import make_bundle  # noqa: E402
 
 from prescreen.drafting import Draft  # noqa: E402
 from prescreen.embeddings import LocalEmbeddings  # noqa: E402
-from prescreen.llm import LLMDrafter, ResponseCache, _Budget, make_chat_model  # noqa: E402
+from prescreen.llm import LLMDrafter, ResponseCache, make_chat_model  # noqa: E402
 from prescreen.models import Outcome  # noqa: E402
 from prescreen.pipeline import Screener  # noqa: E402
-from prescreen.report import LLMUsage  # noqa: E402
 from prescreen.settings import Settings  # noqa: E402
 from tests.chatserver import ChatServer, estimate_tokens, user_message  # noqa: E402
 from tests.fakes import answer, details_in  # noqa: E402
@@ -44,12 +44,8 @@ class PerDetailDrafter(LLMDrafter):
     trim_passages = False
 
     def draft(self, rubric, evidence, sources) -> Draft:
-        usage, budget = LLMUsage(), _Budget(self.settings.llm.token_budget)
         one_each = [Outcome(id=o.id, title=o.title, details=[d]) for o in rubric.outcomes for d in o.details]
-        with ThreadPoolExecutor(max_workers=self.settings.llm.max_concurrency) as pool:
-            results = list(pool.map(lambda o: self._outcome(rubric, o, evidence, sources, usage, budget), one_each))
-        return Draft(findings=[f for found, _ in results for f in found], usage=usage,
-                     notes=[n for _, n in results if n], prompt_version=self.prompt.label)
+        return super().draft(rubric.model_copy(update={"outcomes": one_each}), evidence, sources)
 
 
 class Tally:
@@ -70,11 +66,18 @@ class Tally:
         self.start = now
         return delta  # type: ignore[return-value]
 
-    def shape(self) -> tuple[int, int]:
-        """(passages shown in all, tokens of the part every call repeats: system prompt with schema, header)."""
+    def shape(self) -> tuple[int, int, int, int]:
+        """(passages shown in all, tokens of the part every call repeats: system prompt with schema, header;
+        tokens of the per-outcome JSON schema in the prompt, per call; max_tokens per call), means over calls."""
         passages = sum(user_message(b).count("<passage id=") for b in self.bodies)
         fixed = [estimate_tokens(b["messages"][0]["content"] + user_message(b).split("PASSAGES")[0]) for b in self.bodies]
-        return passages, round(sum(fixed) / len(fixed)) if fixed else 0
+        schema = [estimate_tokens(json.dumps(b["response_format"]["json_schema"]["schema"])) for b in self.bodies]
+        caps = [b["max_tokens"] for b in self.bodies]
+        return passages, _mean(fixed), _mean(schema), _mean(caps)
+
+
+def _mean(values: list[int]) -> int:
+    return round(sum(values) / len(values)) if values else 0
 
 
 def minimal(body: dict, call_index: int) -> tuple[int, str, float]:
@@ -116,7 +119,7 @@ def measure(name: str, bundle: Path, data_dir: Path, server: ChatServer, embedde
         "chunks": len(design.chunks),
         "design": (d_prompt, d_completion, d_calls), "naive": (n_prompt, n_completion, n_calls),
         "again": (r_prompt, r_completion, r_calls, again.report.llm_usage.cached_calls),
-        "shape": (d_shape[0], n_shape[0], d_shape[1]),
+        "shape": (d_shape[0], n_shape[0], d_shape[1]), "schema": (d_shape[2], d_shape[3], n_shape[2], n_shape[3]),
     }
 
 
@@ -167,6 +170,14 @@ def main() -> None:
         dpass, npass, fixed = r["shape"]
         print(f"  {r['name']:<22} passages: design {dpass} in {r['design'][2]} calls, naive {npass} in {r['naive'][2]} calls;"
               f" repeated per call: ~{fixed:,} tokens")
+    print()
+    print("the per-outcome JSON schema (detail ids fixed, passage ids an enum of those shown), mean per call:")
+    print("its tokens inside the prompt, and max_tokens, the answer's cap sized from it (every string at its")
+    print("maxLength, every array full)")
+    for r in rows:
+        d_schema, d_cap, n_schema, n_cap = r["schema"]
+        print(f"  {r['name']:<22} design: schema ~{d_schema:,} tokens, max_tokens {d_cap:,};"
+              f" naive: schema ~{n_schema:,} tokens, max_tokens {n_cap:,}")
     print()
     print(f"ratio = design tokens / naive tokens (prompt + completion); bar: <= {BAR_RATIO:.2f}.  re-screen bar: 0 tokens.")
     print(f"{'all bars met' if ok else 'some bar missed'}; {time.perf_counter() - started:.0f} s")
