@@ -62,6 +62,16 @@ def test_zip_folder_is_removed_when_the_bundle_cannot_be_screened(screener, tmp_
     assert leftovers(screener) == []
 
 
+def test_folders_left_by_a_killed_screen_are_swept(screener, tmp_path):
+    work = screener.settings.data_dir / "work"
+    stale, recent = work / "bundle-killed", work / "bundle-running"
+    for folder in (stale, recent):
+        (folder / "artifacts").mkdir(parents=True)
+    os.utime(stale, (1_000_000, 1_000_000))  # 1970: a day old and more
+    screener.screen(zip_folder(small_bundle(tmp_path / "b"), tmp_path / "b.zip"))
+    assert leftovers(screener) == [recent]  # another screen's folder, in use right now, is left alone
+
+
 def non_utf8_zip(path: Path) -> Path:
     """A zip whose entry name is flagged UTF-8 but holds bytes that are not."""
     make_zip(path, {"submission.yaml": b"format: 1\n", "artifacts/caf\u00e9.md": b"text"})

@@ -10,6 +10,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 #: The longest text a manifest field may hold (by key); longer text is cut and reported as a manifest issue.
 FIELD_CAPS = {"name": 200, "email": 254, "organization": 300, "title": 300, "explanation": 10_000}
 DEFAULT_FIELD_CAP = 500  # ids, credential, paths, locators
+STALE_AFTER_S = 24 * 3600  # an unpacked folder this old belongs to a screen that was killed
 MAX_FIELD_DEPTH = 8  # submission.yaml nests four levels deep: nothing deeper is read
 MIB = 1024 * 1024
 _BLOCK = 64 * 1024
@@ -114,6 +116,7 @@ def _safe_parts(relpath: str) -> list[str] | None:
 def extract_zip(path: Path, workdir: Path, limits: LimitSettings) -> Path:
     """Unpack the zip into a fresh folder under `workdir` and return that folder."""
     Path(workdir).mkdir(parents=True, exist_ok=True)
+    sweep_stale(Path(workdir))
     dest = Path(tempfile.mkdtemp(prefix="bundle-", dir=workdir))
     try:
         with zipfile.ZipFile(path) as archive:
@@ -131,6 +134,17 @@ def extract_zip(path: Path, workdir: Path, limits: LimitSettings) -> Path:
         shutil.rmtree(dest, ignore_errors=True)
         raise BundleError(f"{path}: not a readable zip file ({exc}); zip the bundle folder again") from exc
     return dest
+
+
+def sweep_stale(workdir: Path, older_than_s: float = STALE_AFTER_S) -> None:
+    """Remove unpacked folders that a killed screen left behind (no screen runs for a day)."""
+    cutoff = time.time() - older_than_s
+    for folder in workdir.glob("bundle-*"):
+        try:
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _unpack(archive: zipfile.ZipFile, dest: Path, limits: LimitSettings) -> None:
