@@ -23,7 +23,14 @@ def entry(detail: str, artifact: str, locator: str | None, explanation: str = EX
     return SelfAnalysisEntry(detail=detail, evidence=[{"artifact": artifact, "locator": locator}], explanation=explanation)
 
 
-def issues_for(entries, unreadable=None, relevant=lambda detail, chunks: bool(chunks) and "Lunch" not in chunks[0].text):
+def at_places(source, places):
+    from prescreen.locators import place_in
+
+    return " ".join(seg.text for seg in source.segments if any(place_in(p, seg) for p in places))
+
+
+def issues_for(entries, unreadable=None,
+               relevant=lambda detail, source, places: any("Lunch" not in at_places(source, [p]) for p in places)):
     manifest = Manifest(
         submission_id="S-1", credential=RUBRIC.id,
         artifacts=[ArtifactRef(id=i, file=s.file) for i, s in SOURCES.items()] + [ArtifactRef(id="A4", file="x.pdf")],
@@ -79,9 +86,14 @@ def test_a_pointer_into_an_unreadable_file_is_not_a_self_analysis_issue():
     assert not [k for d, k in found if d == "EO1.2"]
 
 
-@pytest.mark.parametrize("explanation", ["", "   ", "See page one."])
+@pytest.mark.parametrize("explanation", ["", "   ", "See page one.", "TBD", "n/a", "See above.", "Yes."])
 def test_missing_or_token_explanation(explanation):
     assert ("EO1.2", "no_explanation") in issues_for([entry("EO1.2", "A1", "p. 1", explanation)])
+
+
+@pytest.mark.parametrize("explanation", ["DEI commitment adopted by staff at kickoff.", "Staff norms, signed in August."])
+def test_a_short_explanation_with_content_is_an_explanation(explanation):
+    assert ("EO1.2", "no_explanation") not in issues_for([entry("EO1.2", "A1", "p. 1", explanation)])
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,10 @@ from prescreen.report import PartResult, Problem, SelfAnalysisIssue
 from prescreen.textutil import sentence_spans
 from prescreen.wordcount import count_words
 
-MIN_EXPLANATION_WORDS = 8
+MIN_EXPLANATION_WORDS = 3  # fewer words than this say nothing ("Yes.", "See above.")
+_PLACEHOLDER = re.compile(
+    r"^\W*(?:tbd|tba|todo|to do|n/?a|none|nothing|same as above|coming soon|later|see\b(?:\W+\w+){0,4})\W*$", re.I,
+)
 TIME_SLACK = 2.0  # seconds past the end of a transcript still taken as in range
 
 # ---------------------------------------------------------------- word counts
@@ -175,7 +178,7 @@ _CHECKABLE_IN = {
     "transcript": {"time"},
 }
 
-PlaceRelevance = Callable[[Detail, list[Chunk]], bool]
+PlaceRelevance = Callable[[Detail, Source, list[Locator]], bool]
 
 
 class SelfAnalysisChecker:
@@ -209,8 +212,8 @@ class SelfAnalysisChecker:
     def _check_entry(self, detail: Detail, entry: SelfAnalysisEntry) -> list[SelfAnalysisIssue]:
         issues = []
         words = count_words(entry.explanation)
-        if words < MIN_EXPLANATION_WORDS:
-            said = "is missing" if words == 0 else f"has only {words} words"
+        if words < MIN_EXPLANATION_WORDS or _PLACEHOLDER.match(entry.explanation.strip()):
+            said = "is missing" if words == 0 else f"says nothing ({entry.explanation.strip()!r})"
             issues.append(_issue(detail.id, "no_explanation", f"the explanation for {detail.id} {said}: say how the evidence shows the detail"))
         if not entry.evidence:
             issues.append(_issue(detail.id, "no_entry", f"the entry for {detail.id} points to no artifact"))
@@ -238,9 +241,8 @@ class SelfAnalysisChecker:
             return issue("locator_unreadable", f"{detail.id}: a {wrong.kind} locator ({ref.locator}) cannot point into a {source.kind} file ({source.file})")
         if problem := next((why for p in places if (why := out_of_range(source, p))), None):
             return issue("locator_out_of_range", f"{detail.id}: {ref.artifact} {problem}")
-        checkable = [p for p in places if p.kind in _CHECKABLE_IN[source.kind]]
-        at = [c for p in checkable for c in chunks_at(self.chunks, source, p)]
-        if checkable and at and not self.relevant(detail, at):
+        checkable = [e for p in places if p.kind in _CHECKABLE_IN[source.kind] for e in exact_places(source, p)]
+        if checkable and not self.relevant(detail, source, checkable):
             return issue("evidence_not_at_locator", f"{detail.id}: {ref.artifact} at {ref.locator} does not appear to hold evidence for this detail")
         return None
 
@@ -275,6 +277,14 @@ def section_places(source: Source, wanted: str) -> list[int]:
     if source.kind == "pdf":
         return [s.page for s in source.segments if s.page and any(wanted in _fold(line) for line in s.text.split("\n"))]
     return [s.paragraph for s in source.segments if s.section and wanted in _fold(s.section) and s.paragraph]
+
+
+def exact_places(source: Source, locator: Locator) -> list[Locator]:
+    """A locator as page, paragraph or time places: a section becomes the pages or paragraphs under it."""
+    if locator.kind != "section":
+        return [locator]
+    kind = "page" if source.kind == "pdf" else "paragraph"
+    return [Locator(kind=kind, first=n, last=n) for n in sorted(set(section_places(source, locator.section or "")))]
 
 
 def _fold(text: str) -> str:

@@ -116,6 +116,38 @@ def _print_markdown(text: str) -> None:
         click.echo(text)
 
 
+@main.command()
+@click.argument("labels", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The folder the answer keys' `bundle:` paths are relative to.")
+@click.option("--reviews/--no-reviews", default=True, show_default=True,
+              help="Also learn from assessors' confirmed and overridden findings in the review database.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the weights (default: evidence_model.json in the data directory, which "
+                   "screening then uses).")
+def train(labels: tuple[Path, ...], root: Path, reviews: bool, out: Path | None) -> None:
+    """Retrain the offline drafter's evidence model from labelled bundles (answer keys *.labels.yaml, or
+    folders of them) and from assessors' work, with cross-validation; print what it learned."""
+    from prescreen.evidence_model import EvidenceModel
+    from prescreen.pipeline import Screener
+    from prescreen.train import fit, label_files, reviewed_runs, rows_from_labels, rows_from_reviews
+
+    settings = _settings()
+    screener = Screener(settings, evidence_model=EvidenceModel.untrained())
+    with _progress(quiet=False):
+        rows = rows_from_labels(screener, label_files(labels), root)
+        rows += rows_from_reviews(screener, reviewed_runs(settings)) if reviews else []
+    if len({r.group for r in rows}) < 2:
+        fail("training needs at least two labelled or reviewed submissions")
+    model = fit(rows)
+    path = model.save(out or settings.data_dir / "evidence_model.json")
+    click.echo(f"trained on {model.trained_on}; weights written to {path}")
+    for name, linear in (("sentence model", model.sentence), ("status model", model.status)):
+        click.echo(f"\n{name} (standardised coefficients; classes {', '.join(linear.classes)}):")
+        for feature, weights in linear.weights_table():
+            click.echo(f"  {feature:24} " + "  ".join(f"{w:+.3f}" for w in weights))
+
+
 @main.group()
 def rubrics() -> None:
     """List, show and validate rubrics."""

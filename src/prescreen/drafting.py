@@ -1,25 +1,26 @@
-"""Draft findings per rubric detail. The extractive drafter is the offline default: no model, no network.
+"""Draft findings per rubric detail. The extractive drafter is the offline default: no model call, no network.
 
-It reads the candidate passages sentence by sentence and tells evidence (something done, concrete, in an
-artifact) from a mere mention (a plan for next year, a definition never shared, a topic named in passing).
-Every quote it drafts is an exact sentence of the source at its page, paragraph or time; the verifier checks
-that anyway, for this drafter as for any other.
+It reads the candidate passages sentence by sentence (a table row, a slide's line and a transcript's cue are
+sentences too), scores each with the learned sentence model (evidence_model.py), and lets the learned
+status model tell evidence (something done or documented, in an artifact) from a mere mention (a plan for
+next year, a claim made only in the narrative, a topic named in passing). Every quote it drafts is an exact
+unit of the source at its page, paragraph or time; the verifier checks that anyway, for every drafter.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
 from prescreen.checks import is_instruction
 from prescreen.chunking import covered, join_segments, segments_in
+from prescreen.evidence_model import NEGATED, PAST_ACTION, PLAN, EvidenceModel, ScoredSentence, SentenceInput, overlap
+from prescreen.locators import place_in
 from prescreen.models import Detail, Rubric, Source
 from prescreen.report import Citation, DetailFinding, LLMUsage
 from prescreen.retrieve import Candidate
-from prescreen.textutil import sentence_spans, stems
+from prescreen.textutil import sentence_spans
 
 MAX_QUOTE_CHARS = 320
 MAX_CITATIONS = 3
@@ -42,39 +43,56 @@ class Drafter(Protocol):
     def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft: ...
 
 
-class Sentence(BaseModel):
-    """One sentence of a candidate passage, with its exact place and what it looks like."""
-
-    citation: Citation
-    role: str  # "artifact" | "part"
-    relevance: float
-    concrete: bool
-    plan: bool
-    negated: bool
-
-
 # ---------------------------------------------------------------- sentences at their places
 
 
-def sentences_of(candidate: Candidate, source: Source) -> list[Citation]:
-    """The sentences of a candidate chunk, each as a citation at its exact place."""
+class Sentence(BaseModel):
+    """One sentence of a candidate passage: its exact place, what the sentence model reads, its score."""
+
+    citation: Citation
+    input: SentenceInput
+    at_pointer: bool = False
+    score: float = 0.0
+
+    def scored(self) -> ScoredSentence:
+        text = self.input.text
+        return ScoredSentence(
+            score=self.score, role=self.input.role, at_pointer=self.at_pointer,
+            plan=bool(PLAN.search(text)), negated=bool(NEGATED.search(text)), past=bool(PAST_ACTION.search(text)),
+        )
+
+
+def sentences_of(candidate: Candidate, source: Source) -> list[tuple[Citation, str, bool]]:
+    """The sentences of a candidate chunk: each as a citation at its exact place, with its context (the
+    page's title or the section heading, and the text around it) and whether it is a row of a table."""
     chunk = candidate.chunk
     if source.kind == "pdf":
         page = next((s.text for s in source.segments if s.page == chunk.page), chunk.text)
+        units = sentence_spans(page, layout=True)
+        title = page[units[0][0]:units[0][1]] if units else ""
         return [
-            _cite(source, page[a:b], page=chunk.page)
-            for a, b in sentence_spans(page, layout=True)
+            (_cite(source, page[a:b], page=chunk.page), _around(page, units, i, title), True)
+            for i, (a, b) in enumerate(units)
             if a < chunk.char_end and b > chunk.char_start
         ]
     if source.kind == "transcript":
         text, spans = join_segments(source, segments_in(source, chunk))
+        units = sentence_spans(text)
         out = []
-        for a, b in sentence_spans(text):
+        for i, (a, b) in enumerate(units):
             hit = covered(spans, a, b)
-            out.append(_cite(source, text[a:b], start=hit[0].start, end=hit[-1].end))
+            out.append((_cite(source, text[a:b], start=hit[0].start, end=hit[-1].end), _around(text, units, i, ""), False))
         return out
-    paragraphs = segments_in(source, chunk)
-    return [_cite(source, p.text[a:b], paragraph=p.paragraph) for p in paragraphs for a, b in sentence_spans(p.text)]
+    return [
+        (_cite(source, p.text[a:b], paragraph=p.paragraph), f"{p.section or ''}\n{p.text}", " | " in p.text[a:b])
+        for p in segments_in(source, chunk) for a, b in sentence_spans(p.text)
+    ]
+
+
+def _around(text: str, units: list[tuple[int, int]], i: int, title: str) -> str:
+    """A unit's neighbours (and the page's title): what a reader sees around it."""
+    near = units[max(0, i - 2): i + 3]
+    return f"{title}\n" + " ".join(text[a:b] for a, b in near)
 
 
 def _cite(source: Source, quote: str, **place: object) -> Citation:
@@ -91,83 +109,24 @@ def is_table_header(text: str) -> bool:
     return len(cells) > 1 and not any(ch.isdigit() for ch in text) and all(len(c.split()) <= 4 for c in cells)
 
 
-# ---------------------------------------------------------------- what a sentence looks like
-
-_PAST_VERB = (
-    r"(?:[a-z]{3,}ed|met|led|held|gave|built|began|ran|took|made|chose|wrote|sent|brought|spoke|found|"
-    r"taught|grew|fell|rose|cut|drew|saw|told|sat|shared|did|got|put|set up|kept|went|learned|learnt)"
-)
-# something done by someone: a subject, then a past verb in the same clause; or a past passive
-_PAST_ACTION = re.compile(
-    r"\b(?:we|I|our\s+\w+|staff|teachers|team|they|students|families|parents|[A-Z][a-z]+)\b[^.;:|\n]{0,60}?\b"
-    + _PAST_VERB + r"\b|\b(?:was|were|has been|have been|had been)\s+(?:\w+ly\s+)?" + _PAST_VERB + r"\b",
-    re.I,
-)
-_SPECIFIC = re.compile(  # what makes a plan concrete: numbers, dates, frequencies, owners
-    r"\b\d+(?:[.,]\d+)?\s*%|\b\d{1,4}\b|\b(?:daily|weekly|monthly|quarterly|annually|biweekly|every|each|"
-    r"twice|once|responsible|owner|lead|January|February|March|April|May|June|July|August|September|October|"
-    r"November|December)\b",
-    re.I,
-)
-_PLAN = re.compile(
-    r"\b(?:will|plan(?:s|ning)? to|intend(?:s|ed)? to|hope(?:s|d)? to|hoping|would like|want(?:s)? to|"
-    r"next (?:year|fall|spring|semester|school year)|going to|aim(?:s)? to|should|could|might|someday|"
-    r"eventually|in the future|would be|would have)\b",
-    re.I,
-)
-_NEGATED = re.compile(
-    r"\b(?:not yet|have not|has not|haven't|hasn't|did not|didn't|never|no one|nobody|none of|not been|"
-    r"was not|were not|wasn't|weren't)\b",
-    re.I,
-)
-
-
-def describe_sentence(detail: Detail, citation: Citation, role: str, similarity: float, context: str = "") -> Sentence:
-    """What a sentence looks like; `context` (its section heading) counts toward relevance, never as a quote."""
-    text = citation.quote
-    past = _PAST_ACTION.search(text)
-    plan = _PLAN.search(text)
-    return Sentence(
-        citation=citation,
-        role=role,
-        relevance=relevance(detail, f"{context}\n{text}", similarity),
-        concrete=bool(past) or (detail.evidence == "plan" and bool(_SPECIFIC.search(text))),
-        # "Next year we will ..." is a plan; "In August staff agreed on goals every class will meet" is not
-        plan=bool(plan) and detail.evidence == "action" and (past is None or plan.start() < past.end()),
-        negated=bool(_NEGATED.search(text)),
-    )
-
-
 def relevance(detail: Detail, text: str, similarity: float) -> float:
-    """0..1: the chunk's semantic similarity, and the sentence's own overlap with the detail and its look-fors."""
-    words = set(stems(text))
-    if not words:
-        return 0.0
-    detail_words, phrases = _terms(detail.text, tuple(detail.look_fors))
-    overlap = len(words & detail_words) / max(1, min(len(detail_words), 6))
-    hits = sum(1 for p in phrases if p <= words)
-    lexical = min(1.0, 0.5 * overlap + 0.35 * hits)
-    return 0.5 * max(similarity, 0.0) + 0.5 * lexical
-
-
-@lru_cache(maxsize=1024)
-def _terms(text: str, look_fors: tuple[str, ...]) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
-    """A detail's stems and its look-fors' stems, computed once per detail."""
-    return frozenset(stems(text)), tuple(p for phrase in look_fors if (p := frozenset(stems(phrase))))
+    """0..1: a similarity, and the text's overlap with the detail and its look-fors (used to trim passages)."""
+    share, whole, partial = overlap(detail, text)
+    return 0.5 * max(similarity, 0.0) + 0.5 * min(1.0, 0.5 * share + 0.35 * (3 * whole) + 0.15 * partial)
 
 
 # ---------------------------------------------------------------- the extractive drafter
 
 
 class ExtractiveDrafter:
-    """Offline drafter: extraction and rules, no model."""
+    """Offline drafter: no model call. The learned sentence model scores every candidate sentence; the
+    learned status model decides the status; the citations are the best-scored sentences, the earner's own
+    pointer first when it holds evidence."""
 
     name = "extractive"
 
-    def __init__(self, evidenced_at: float = 0.42, relevant_at: float = 0.3, stated_at: float = 0.6):
-        self.evidenced_at = evidenced_at  # an artifact sentence this relevant, showing something done, is evidence
-        self.relevant_at = relevant_at  # below this a sentence is not about the detail at all
-        self.stated_at = stated_at  # for `statement` details: a statement this close counts without an action
+    def __init__(self, model: EvidenceModel | None = None):
+        self.model = model or EvidenceModel.load()
 
     def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft:
         return Draft(findings=self.draft_details(rubric, rubric.details, evidence, sources))
@@ -183,80 +142,89 @@ class ExtractiveDrafter:
         ]
 
     def draft_detail(self, detail: Detail, candidates: list[Candidate], sources: dict[str, Source]) -> DetailFinding:
-        sentences = self._relevant_sentences(detail, candidates, sources)
-        evidence = [
-            s for s in sentences
-            if not s.plan and not s.negated
-            and (s.concrete or (detail.evidence == "statement" and s.relevance >= self.stated_at))
-        ]
-        in_artifacts = [s for s in evidence if s.role == "artifact"]
-        strong = [s for s in in_artifacts if s.relevance >= self.evidenced_at]
-        if strong:
-            return _finding(detail, "evidenced", strong + in_artifacts, _conf(strong[0].relevance, 0.55),
-                            f"Concrete evidence in {_places(strong)}.")
-        if evidence or sentences:
-            return self._weak(detail, sentences, evidence)
-        best = max((c.similarity for c in candidates), default=0.0)
-        return _finding(detail, "missing", [], _conf(1 - best, 0.5),
-                        "No passage in the submission addresses this detail.")
+        sentences = self.scored_sentences(detail, candidates, sources)
+        best_similarity = max((c.similarity for c in candidates), default=0.0)
+        probs = self.model.status_of(detail, [s.scored() for s in sentences], best_similarity)
+        status = max(probs, key=probs.get)
+        confidence = probs[status]
+        if status == "missing" and any(s.score >= ADDRESSED_AT for s in sentences):
+            status, confidence = "weak", 1 - probs.get("evidenced", 0.0)  # `missing`: nothing addresses it
+        return DetailFinding(
+            detail_id=detail.id, status=status, confidence=round(confidence, 2),
+            citations=[s.citation for s in cited(status, sentences)], rationale=rationale(status, sentences),
+        )
 
-    def _weak(self, detail: Detail, sentences: list[Sentence], evidence: list[Sentence]) -> DetailFinding:
-        if evidence and all(s.role == "part" for s in evidence):
-            why = "Described in the narrative, but not shown in any artifact."
-        elif any(s.plan for s in sentences) and not evidence:
-            why = "Only plans or intentions found, not something done."
-        elif any(s.negated for s in sentences) and not evidence:
-            why = "The submission says this has not been done yet."
-        else:
-            why = "The topic is mentioned, but no passage shows it being done."
-        cited = evidence + [s for s in sentences if s not in evidence]
-        return _finding(detail, "weak", cited, 0.5, why)
-
-    def _relevant_sentences(
+    def scored_sentences(
         self, detail: Detail, candidates: list[Candidate], sources: dict[str, Source]
     ) -> list[Sentence]:
-        seen: set[tuple] = set()
-        out = []
-        for candidate in candidates:
-            source = sources.get(candidate.chunk.source_id)
-            if source is None:
+        """Every distinct candidate sentence worth reading, scored by the sentence model, best first."""
+        sentences = candidate_sentences(detail, candidates, sources)
+        for sentence, score in zip(sentences, self.model.score_sentences(detail, [s.input for s in sentences])):
+            sentence.score = score
+        return sorted(sentences, key=lambda s: s.score, reverse=True)
+
+
+def candidate_sentences(detail: Detail, candidates: list[Candidate], sources: dict[str, Source]) -> list[Sentence]:
+    """The sentences of the candidate chunks, once each; instructions and table header rows left out."""
+    top_lexical = max((c.lexical for c in candidates), default=0.0) or 1.0
+    top_similarity = max((c.similarity for c in candidates), default=0.0)
+    seen: set[tuple] = set()
+    out = []
+    for candidate in candidates:
+        source = sources.get(candidate.chunk.source_id)
+        if source is None:
+            continue
+        for citation, context, table in sentences_of(candidate, source):
+            key = (citation.artifact_id, citation.page, citation.paragraph, citation.start, citation.quote)
+            if key in seen or len(citation.quote.split()) < 3 or is_instruction(citation.quote) \
+                    or is_table_header(citation.quote):
                 continue
-            boost = 0.05 if candidate.pointed_by_earner else 0.0
-            for citation in sentences_of(candidate, source):
-                key = (citation.artifact_id, citation.page, citation.paragraph, citation.start, citation.quote)
-                if key in seen or len(citation.quote.split()) < 4 or is_instruction(citation.quote) \
-                        or is_table_header(citation.quote):
-                    continue
-                seen.add(key)
-                context = _section_of(source, citation)
-                sentence = describe_sentence(detail, citation, source.role, candidate.similarity + boost, context)
-                if sentence.relevance >= self.relevant_at:
-                    out.append(sentence)
-        return sorted(out, key=lambda s: s.relevance, reverse=True)
+            seen.add(key)
+            out.append(Sentence(
+                citation=citation, at_pointer=any(place_in(loc, citation) for loc in candidate.pointed),
+                input=SentenceInput(
+                    text=citation.quote, context=context, role=source.role, kind=source.kind, table=table,
+                    similarity=candidate.similarity, lexical=candidate.lexical / top_lexical,
+                    best_similarity=top_similarity,
+                ),
+            ))
+    return out
 
 
-def _section_of(source: Source, citation: Citation) -> str:
-    if citation.paragraph is None:
-        return ""
-    return next((s.section or "" for s in source.segments if s.paragraph == citation.paragraph), "")
+def cited(status: str, sentences: list[Sentence]) -> list[Sentence]:
+    """What an assessor should read first: for evidence, the artifacts' best sentences, with the earner's
+    own pointer first when it holds a sentence nearly as good; for a gap, what the claim rests on."""
+    if status == "missing" or not sentences:
+        return []
+    pool = [s for s in sentences if s.input.role == "artifact"] if status == "evidenced" else sentences
+    pool = pool or sentences
+    best = pool[0].score
+    pointer = [s for s in pool if s.at_pointer and s.score >= POINTER_FIRST_AT * best]
+    chosen = list({id(s): s for s in pointer[:1] + pool}.values())
+    unique: dict[str, Sentence] = {}
+    for s in chosen:
+        unique.setdefault(s.citation.quote, s)
+    return list(unique.values())[:MAX_CITATIONS]
 
 
-def _finding(detail: Detail, status: str, sentences: list[Sentence], confidence: float, rationale: str) -> DetailFinding:
-    citations, seen = [], set()
-    for s in sentences:
-        if s.citation.quote not in seen:
-            seen.add(s.citation.quote)
-            citations.append(s.citation)
-    return DetailFinding(
-        detail_id=detail.id, status=status, confidence=round(confidence, 2),
-        citations=citations[:MAX_CITATIONS], rationale=rationale,
-    )
+ADDRESSED_AT = 0.5  # a sentence the model more likely than not places at evidence addresses the detail
+POINTER_FIRST_AT = 0.6  # the earner's pointer is cited first when its sentence scores this share of the best
 
 
-def _conf(score: float, floor: float) -> float:
-    return max(0.0, min(0.95, floor + (1 - floor) * max(0.0, score - 0.3) / 0.5))
-
-
-def _places(sentences: list[Sentence]) -> str:
-    places = dict.fromkeys(f"{s.citation.artifact_id} {s.citation.where}" for s in sentences[:MAX_CITATIONS])
-    return ", ".join(places)
+def rationale(status: str, sentences: list[Sentence]) -> str:
+    """One or two sentences on why, in words an assessor or an earner acts on."""
+    artifact = [s for s in sentences if s.input.role == "artifact"]
+    if status == "evidenced":
+        places = dict.fromkeys(f"{s.citation.artifact_id} {s.citation.where}" for s in cited(status, sentences))
+        return f"Shown in {', '.join(places)}."
+    if status == "missing":
+        return "No passage in the submission addresses this detail."
+    best = artifact[0].scored() if artifact else None
+    narrative = [s for s in sentences if s.input.role == "part"]
+    if best and best.plan:
+        return "Only plans or intentions found in the artifacts, not something done."
+    if best and best.negated:
+        return "The artifacts say this has not been done yet."
+    if narrative and (not artifact or narrative[0].score > artifact[0].score):
+        return "Described in the narrative, but not shown in any artifact."
+    return "The topic is mentioned, but no passage shows it being done."

@@ -70,6 +70,21 @@ def _ranged(kind: str, first: float, last: float) -> Locator:
     return Locator(kind=kind, first=first, last=last)
 
 
+def place_in(locator: Locator, place: object, tolerance: float = 2.0) -> bool:
+    """Whether a place (anything with `page`, `paragraph`, `start`, `end`: a citation, a segment) lies
+    where a page, paragraph or time locator points; a cue that overlaps a time range is inside it."""
+    first, last = locator.first or 0, locator.last or 0
+    if locator.kind == "page":
+        return getattr(place, "page", None) is not None and first <= place.page <= last
+    if locator.kind == "paragraph":
+        return getattr(place, "paragraph", None) is not None and first <= place.paragraph <= last
+    start = getattr(place, "start", None)
+    if locator.kind == "time" and start is not None:
+        end = place.end if place.end is not None else start
+        return start <= last + tolerance and end >= first - tolerance
+    return False
+
+
 def seconds(stamp: str) -> float:
     """'01:02:03.5' -> 3723.5; '04:10' -> 250."""
     parts = [float(p.replace(",", ".")) for p in stamp.split(":")]

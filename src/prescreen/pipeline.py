@@ -21,11 +21,12 @@ from prescreen.budgets import Content, SubmissionBudget
 from prescreen.bundle import Bundle, open_bundle, resolve_member
 from prescreen.cachefile import read_json, write_json
 from prescreen.chunking import chunk_sources
-from prescreen.drafting import Drafter, ExtractiveDrafter, relevance
+from prescreen.drafting import Drafter, ExtractiveDrafter, candidate_sentences
+from prescreen.evidence_model import EvidenceModel
 from prescreen.errors import BundleError, ExtractionError, RubricError
 from prescreen.index import EvidenceIndex, IndexStats
 from prescreen.locators import parse_locators
-from prescreen.models import Chunk, Detail, ManifestIssue, Rubric, Source
+from prescreen.models import Chunk, Detail, Locator, Manifest, ManifestIssue, Rubric, Source
 from prescreen.report import DetailFinding, PartResult, Problem, Report, SelfAnalysisIssue
 from prescreen.retrieve import Candidate, Retriever, detail_query
 from prescreen.rubrics import RubricLibrary
@@ -34,7 +35,7 @@ from prescreen.settings import Settings
 from prescreen.verify import verify_findings
 
 EXTRACTOR_VERSION = "1"
-PLACE_RELEVANT_AT = 0.3
+PLACE_RELEVANT_AT = 0.15  # a pointed place whose best sentence scores below this clearly holds nothing relevant
 
 Progress = Callable[[str], None]
 
@@ -62,13 +63,15 @@ class Screener:
         index: EvidenceIndex | None = None,
         drafter: Drafter | None = None,
         rubrics: RubricLibrary | None = None,
+        evidence_model: EvidenceModel | None = None,
     ):
         from prescreen.embeddings import make_embedder
 
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
         self.index = index or EvidenceIndex.from_settings(settings, self.embedder)
-        self.drafter = drafter or ExtractiveDrafter()
+        self.evidence_model = evidence_model or EvidenceModel.for_settings(settings)
+        self.drafter = drafter or ExtractiveDrafter(self.evidence_model)
         self.rubrics = rubrics or RubricLibrary(settings.rubrics_dir)
 
     def screen(self, path: Path, progress: Progress = lambda step: None) -> Screening:
@@ -135,13 +138,8 @@ class _Run:
         parts = checks.part_results(self.rubric, self.manifest, self.part_texts(sources))
         self.problems += checks.suspicious_instructions(list(sources.values()))
         evidence_text = checks.quarantine(sources)  # what retrieval and the drafters read
-        self.progress("indexing")
-        chunks = chunk_sources(list(evidence_text.values()), self.manifest.submission_id, self.s.settings.chunking)
-        stats = self.s.index.add(self.manifest.submission_id, chunks)
-        self.progress("retrieving evidence")
-        vectors = self.vectors(chunks)
-        evidence = self.retrieve(chunks, vectors)
-        sa_issues = self.check_self_analysis(chunks, vectors)
+        chunks, stats, evidence = self.gather(evidence_text)
+        sa_issues = self.check_self_analysis(chunks, evidence)
         self.progress("drafting findings")
         draft = self.s.drafter.draft(self.rubric, evidence, evidence_text)
         findings = verify_findings(draft.findings, sources)  # quotes checked against the files as they are
@@ -149,6 +147,14 @@ class _Run:
             update={"llm_usage": draft.usage, "drafter_notes": draft.notes, "prompt_version": draft.prompt_version}
         )
         return Screening(report, self.bundle, self.rubric, sources, chunks, evidence, stats)
+
+    def gather(self, evidence_text: dict[str, Source]) -> tuple[list[Chunk], IndexStats, dict[str, list[Candidate]]]:
+        """Chunks, indexed, and each detail's candidate evidence."""
+        self.progress("indexing")
+        chunks = chunk_sources(list(evidence_text.values()), self.manifest.submission_id, self.s.settings.chunking)
+        stats = self.s.index.add(self.manifest.submission_id, chunks)
+        self.progress("retrieving evidence")
+        return chunks, stats, self.retrieve(chunks, self.vectors(chunks))
 
     def vectors(self, chunks: list[Chunk]) -> _Vectors:
         """Query vectors per detail (cached in the index) and the chunks' stored vectors, fetched once."""
@@ -206,18 +212,22 @@ class _Run:
     # -- evidence per detail
 
     def retrieve(self, chunks: list[Chunk], vectors: _Vectors) -> dict[str, list[Candidate]]:
+        """Each detail's fused top chunks, plus the chunks at the places the earner points to (marked)."""
         retriever = Retriever(self.manifest.submission_id, chunks, self.s.index, self.s.settings.retrieval)
+        by_id = {c.id: c for c in chunks}
         evidence = {}
         for detail in self.rubric.details:
-            found = retriever.candidates(detail, vectors.details[detail.id])
-            pointed = self.pointed_chunks(detail, chunks, {c.chunk.id for c in found})
-            found += [Candidate(chunk=c, similarity=vectors.similarity(detail, c), pointed_by_earner=True) for c in pointed]
-            evidence[detail.id] = found
+            found = {c.chunk.id: c for c in retriever.candidates(detail, vectors.details[detail.id])}
+            for chunk_id, places in self.pointers(detail, chunks).items():
+                chunk = by_id[chunk_id]
+                candidate = found.get(chunk_id) or Candidate(chunk=chunk, similarity=vectors.similarity(detail, chunk))
+                found[chunk_id] = candidate.model_copy(update={"pointed_by_earner": True, "pointed": places})
+            evidence[detail.id] = list(found.values())
         return evidence
 
-    def pointed_chunks(self, detail: Detail, chunks: list[Chunk], have: set[str]) -> list[Chunk]:
-        """Chunks at the places the earner's self-analysis points to for this detail."""
-        out = []
+    def pointers(self, detail: Detail, chunks: list[Chunk]) -> dict[str, list[Locator]]:
+        """Chunk id -> the earner's page, paragraph or time locators for this detail that point into it."""
+        out: dict[str, list[Locator]] = {}
         for entry in (e for e in self.manifest.self_analysis if e.detail == detail.id):
             for ref in entry.evidence:
                 source = self.sources.get(ref.artifact)
@@ -225,13 +235,23 @@ class _Run:
                     places = parse_locators(ref.locator or "")
                 except ValueError:
                     continue
-                if source is not None:
-                    out += [c for p in places for c in checks.chunks_at(chunks, source, p) if c.id not in have]
-        return list({c.id: c for c in out}.values())
+                for place in (p for loc in places for p in checks.exact_places(source, loc)) if source else ():
+                    for chunk in checks.chunks_at(chunks, source, place):
+                        out.setdefault(chunk.id, []).append(place)
+        return out
 
-    def check_self_analysis(self, chunks: list[Chunk], vectors: _Vectors) -> list[SelfAnalysisIssue]:
-        def relevant(detail: Detail, at: list[Chunk]) -> bool:
-            return any(relevance(detail, c.embed_text, vectors.similarity(detail, c)) >= PLACE_RELEVANT_AT for c in at)
+    def check_self_analysis(self, chunks: list[Chunk], evidence: dict[str, list[Candidate]]) -> list[SelfAnalysisIssue]:
+        """Every reference followed; a pointed place is judged by the sentence model, as drafting reads it."""
+        model = self.s.evidence_model
+        by_id = {c.id: c for c in chunks}
+
+        def relevant(detail: Detail, source: Source, places: list[Locator]) -> bool:
+            known = {c.chunk.id: c for c in evidence.get(detail.id, [])}
+            at = {c.id for p in places for c in checks.chunks_at(chunks, source, p)}
+            candidates = [known.get(i) or Candidate(chunk=by_id[i]) for i in at]
+            candidates = [c.model_copy(update={"pointed": places}) for c in candidates]
+            inside = [s for s in candidate_sentences(detail, candidates, self.sources) if s.at_pointer]
+            return any(score >= PLACE_RELEVANT_AT for score in model.score_sentences(detail, [s.input for s in inside]))
 
         checker = checks.SelfAnalysisChecker(self.manifest, self.sources, self.unreadable, chunks, relevant)
         return checker.check(self.rubric)

@@ -6,10 +6,10 @@ Retrieval is restricted to one submission's chunks.
 from __future__ import annotations
 
 import bm25s
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from prescreen.index import EvidenceIndex
-from prescreen.models import Chunk, Detail
+from prescreen.models import Chunk, Detail, Locator
 from prescreen.settings import RetrievalSettings
 from prescreen.textutil import stems
 
@@ -24,6 +24,9 @@ class Candidate(BaseModel):
     lexical: float = 0.0
     fused: float = 0.0
     pointed_by_earner: bool = False
+    pointed: list[Locator] = Field(
+        default_factory=list, description="The earner's locators for the detail that point into this chunk."
+    )
 
 
 def detail_query(detail: Detail) -> str:

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("prescreen")))
     rubrics_dir: Path | None = Field(None, description="Extra rubrics; the shipped ones are always available.")
+    evidence_model: Path | None = Field(
+        None, description="Weights of the offline drafter's evidence model (`prescreen train` writes them); unset: "
+        "evidence_model.json in the data directory when it exists, else the weights shipped with prescreen.",
+    )
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("PRESCREEN_OPENAI_API_KEY", "OPENAI_API_KEY")
     )
