@@ -205,7 +205,8 @@ DEMO_USERS = (
     ("ana", "ana-demo-pass", "assessor", "Ana (demo assessor)"),
     ("ben", "ben-demo-pass", "assessor", "Ben (demo assessor)"),
 )
-DEMO_FOLDERS = ("examples", "benchmarks/labelled")
+DEMO_BUNDLES = ("examples/*", "benchmarks/labelled/riverside-traps", "benchmarks/labelled/maple-ridge-injection",
+                "benchmarks/labelled/cedar-grove-el")  # the samples and three labelled bundles, not the whole corpus
 
 
 def _review():
@@ -324,7 +325,7 @@ def demo(root: Path | None) -> None:
 
 
 def _demo_bundles(root: Path) -> list[Path]:
-    bundles = sorted(p.parent for folder in DEMO_FOLDERS for p in (root / folder).glob("*/submission.yaml"))
+    bundles = sorted(p.parent for pattern in DEMO_BUNDLES for p in root.glob(f"{pattern}/submission.yaml"))
     if not bundles:
         fail(f"no demo bundles under {root}: pass --from PATH to a prescreen checkout")
     return bundles
