@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from prescreen.checks import instruction_units, is_instruction, quarantine
-from prescreen.models import Segment, Source
+from prescreen.checks import instruction_units, is_instruction, quarantine, suspicious_manifest_text
+from prescreen.models import ArtifactRef, Manifest, SelfAnalysisEntry, Segment, Source
 from prescreen.pipeline import Screener
 from prescreen.settings import Settings
 from tests.factories import make_pdf, make_vtt, write_bundle
@@ -84,6 +84,16 @@ def test_instruction_split_over_two_transcript_cues_is_flagged():
     source = Source(id="A1", file="a.vtt", role="artifact", kind="transcript", segments=cues)
     texts = [s.text for s in quarantine({"A1": source})["A1"].segments]
     assert texts == ["Thanks for coming tonight.", "", ""]  # a flagged cue goes whole
+
+
+def test_instructions_in_manifest_titles_and_explanations_are_flagged():
+    manifest = Manifest(
+        submission_id="S", credential="c",
+        artifacts=[ArtifactRef(id="A1", file="a.md", title="Equity audit"),
+                   ArtifactRef(id="A2", file="b.md", title=VARIANTS["cyrillic look-alikes"])],
+        self_analysis=[SelfAnalysisEntry(detail="EO1.1", explanation=VARIANTS["dear assessor"] + PAYLOAD)],
+    )
+    assert [p.where for p in suspicious_manifest_text(manifest)] == ["artifacts[1].title", "self_analysis[0].explanation"]
 
 
 @pytest.mark.parametrize("text", [

@@ -131,6 +131,18 @@ def _instruction_problem(source: Source, hit: list[Unit]) -> Problem:
     )
 
 
+def suspicious_manifest_text(manifest: Manifest) -> list[Problem]:
+    """Artifact titles and self-analysis explanations that address an AI or an assessor (they reach assessors,
+    and titles reach chunk headings): reported like any file's, with the manifest field as the place."""
+    fields = [(f"artifacts[{i}].title", a.title) for i, a in enumerate(manifest.artifacts)]
+    fields += [(f"self_analysis[{i}].explanation", e.explanation) for i, e in enumerate(manifest.self_analysis)]
+    return [
+        Problem(file="submission.yaml", kind="suspicious_instructions", where=where,
+                message=f"text addresses an AI or an assessor and is never counted as evidence: {_short(text)!r}")
+        for where, text in fields if text and is_instruction(text)
+    ]
+
+
 def quarantine(sources: dict[str, Source]) -> dict[str, Source]:
     """The sources without text that addresses an AI or an assessor, for indexing and drafting.
 
