@@ -39,10 +39,12 @@ def screener(model, tmp_path_factory) -> Screener:
 
 @pytest.mark.parametrize("labels_path", LABELS, ids=lambda p: p.stem)
 def test_labelled_bundle_deterministic_findings(screener, labels_path):
-    """Word counts exact; every planted issue and problem found; every citation verified; readiness right.
+    """Word counts exact; every rule-based issue and problem found, and no other; every citation verified;
+    a bundle with a rule-based reason to be not ready is not ready.
 
-    `evidence_not_at_locator` is a judgment (is this place evidence?), not a rule: how often the offline
-    drafter agrees with the labels is measured by benchmarks/eval_labelled.py, not asserted here.
+    Statuses and `evidence_not_at_locator` are judgments (is this place evidence?), not rules: how often the
+    offline drafter agrees with the answer keys, and so how often a complete bundle is called ready, is
+    measured by benchmarks/eval_labelled.py, not asserted here.
     """
     labels = yaml.safe_load(labels_path.read_text())
     result = screener.screen(ROOT / labels["bundle"])
@@ -55,7 +57,9 @@ def test_labelled_bundle_deterministic_findings(screener, labels_path):
     assert {(p["file"], p["kind"]) for p in labels.get("problems", [])} <= problems
     citations = [c for d in report.details for c in d.citations]
     assert citations and all(c.verified and check_citation(c, result.sources) is None for c in citations)
-    assert report.readiness == labels["readiness"]
+    if labels["readiness"] == "not_ready" and (labels.get("problems") or any(
+            i["kind"] != "evidence_not_at_locator" for i in labels.get("self_analysis_issues", []))):
+        assert report.readiness == "not_ready"
     assert [d.detail_id for d in report.details] == list(labels["details"])
 
 
@@ -119,7 +123,8 @@ def test_bad_files_are_reported_and_the_rest_is_screened(screener, tmp_path):
     assert {("artifacts/locked.pdf", "unreadable"), ("artifacts/broken.pdf", "unreadable"),
             ("artifacts/slides.pptx", "unsupported_type"), ("artifacts/gone.pdf", "missing_file")} <= kinds
     assert any(i.location.startswith("artifacts[5]") and i.line for i in report.manifest_issues)
-    assert ("EO2.1", "locator_unreadable") in {(i.detail_id, i.kind) for i in report.self_analysis_issues}
+    # spec: a pointer into a file that cannot be read is not a self-analysis issue; the file is a problem
+    assert not [i for i in report.self_analysis_issues if i.detail_id == "EO2.1" and i.kind.startswith("locator")]
     assert report.readiness == "not_ready"
     assert any(c.artifact_id == "A1" for d in report.details for c in d.citations), "the readable file was screened"
 

@@ -70,8 +70,12 @@ def _details(report: Report, rubric: Rubric | None) -> list[str]:
     return lines
 
 
+LOW_CONFIDENCE = 0.6  # below this the drafter is unsure, and the report says so
+
+
 def _finding(finding: DetailFinding, text: str | None) -> list[str]:
-    head = f"- {_MARK[finding.status]} **{finding.detail_id}** {finding.status} ({finding.confidence:.2f})"
+    unsure = ", low confidence: check it" if finding.confidence < LOW_CONFIDENCE else ""
+    head = f"- {_MARK[finding.status]} **{finding.detail_id}** {finding.status} ({finding.confidence:.2f}{unsure})"
     lines = [head + (f": {text}" if text else ""), f"  - {finding.rationale}"]
     lines += [f"  - > \"{c.quote}\" ({where(c)})" for c in finding.citations]
     if finding.citations_dropped:
