@@ -116,7 +116,12 @@ def _runs_across(first: str, second: str) -> bool:
 
 
 def suspicious_instructions(sources: list[Source]) -> list[Problem]:
-    return [_instruction_problem(source, hit) for source in sources for hit in instruction_units(source)]
+    problems = [_instruction_problem(source, hit) for source in sources for hit in instruction_units(source)]
+    return problems + [
+        Problem(file=source.file, kind="suspicious_instructions", where="a comment",
+                message=f"a comment in the file addresses an AI or an assessor: {_short(comment)!r}")
+        for source in sources for comment in source.comments if is_instruction(comment)
+    ]
 
 
 def _instruction_problem(source: Source, hit: list[Unit]) -> Problem:

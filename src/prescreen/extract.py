@@ -25,8 +25,8 @@ from markdown_it import MarkdownIt
 from pypdf import PdfReader
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
-from prescreen.bundle import resolve_member
-from prescreen.errors import BundleError, ExtractionError
+from prescreen.bundle import check_package, resolve_member
+from prescreen.errors import BundleError, ExtractionError, UnsafeArchiveError
 from prescreen.models import Segment, Source, SourceKind
 from prescreen.settings import LimitSettings
 
@@ -60,6 +60,8 @@ class Extracted(BaseModel):
     segments: list[Segment]
     page_count: int | None = None
     blank_pages: list[int] = Field(default_factory=list)
+    comments: list[str] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)
 
 
 def extract_source(
@@ -86,6 +88,8 @@ def extract_source(
         segments=extracted.segments,
         page_count=extracted.page_count,
         blank_pages=extracted.blank_pages,
+        comments=extracted.comments,
+        unread=extracted.unread,
     )
 
 
@@ -211,25 +215,26 @@ def _read_docx(path: Path, limits: LimitSettings) -> Extracted:
             )
     _check_package_size(path, limits)
     try:
-        blocks = list(_docx_blocks(docx.Document(str(path))))
+        document = docx.Document(str(path))
+        blocks = list(_docx_blocks(document))
+        comments = [text for c in document.comments if (text := " ".join(c.text.split()))]
     except Exception as exc:  # python-docx, lxml and zipfile errors on a damaged file: this is the boundary
         raise ExtractionError(
             "unreadable", f"the Word file is damaged or not a .docx ({exc}): save it again as .docx or export it as PDF"
         ) from exc
-    return Extracted(segments=number_paragraphs(blocks))
+    return Extracted(segments=number_paragraphs(blocks), comments=comments)
 
 
 def _check_package_size(path: Path, limits: LimitSettings) -> None:
-    """A .docx is a zip: refuse one that would unpack to more than a whole bundle may."""
+    """A .docx is a zip: read it through, counting what it really unpacks to, before any XML parser does."""
     try:
-        with zipfile.ZipFile(path) as package:
-            total = sum(info.file_size for info in package.infolist())
+        check_package(path, limits)
+    except UnsafeArchiveError as exc:
+        raise ExtractionError("too_large", f"the Word file is too large once unpacked ({exc}): export it as PDF") from None
     except (zipfile.BadZipFile, OSError) as exc:
         raise ExtractionError(
             "unreadable", f"the file is not a valid .docx ({exc}): save it again as .docx or export it as PDF"
         ) from exc
-    if total > limits.max_zip_total_mb * MIB:
-        raise ExtractionError("too_large", f"the Word file unpacks to {_size(total)}: export it as PDF")
 
 
 def _docx_blocks(document: DocxDocument) -> Iterator[Block]:
@@ -375,7 +380,21 @@ def _read_transcript(path: Path, fmt: Literal["vtt", "srt"]) -> Extracted:
     ]
     if not segments:
         raise ExtractionError("no_text", "the transcript holds no cues with text: export it again")
-    return Extracted(segments=segments)
+    return Extracted(segments=segments, unread=impossible_times(text))
+
+
+_TIMING = re.compile(r"^[ \t]*(\S+)[ \t]+-->[ \t]+(\S+)", re.M)
+
+
+def impossible_times(text: str) -> list[str]:
+    """Cue timings a reader cannot follow (minutes or seconds past 59, `99:99:99.999`): the cue is lost."""
+    bad = []
+    for match in _TIMING.finditer(text):
+        fields = [f for stamp in match.groups() for f in stamp.replace(",", ".").split(":")[-2:]]
+        if any(not f.replace(".", "").isdigit() or float(f) >= 60 for f in fields):
+            line = text.count("\n", 0, match.start()) + 1
+            bad.append(f"line {line}: {match.group(0).strip()}")
+    return bad
 
 
 def _cue_text(text: str) -> str:

@@ -206,6 +206,13 @@ class Source(BaseModel):
         default_factory=list,
         description="1-based PDF pages with no text layer that carry an image (scanned): their text is unknown.",
     )
+    comments: list[str] = Field(
+        default_factory=list,
+        description="Reviewers' comments in a Word file: never evidence, but checked for instructions to an AI.",
+    )
+    unread: list[str] = Field(
+        default_factory=list, description="Places in the file that could not be read, e.g. a cue with an impossible time."
+    )
 
     @property
     def duration(self) -> float | None:

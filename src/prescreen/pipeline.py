@@ -34,7 +34,7 @@ from prescreen.sandbox import extract_in_worker
 from prescreen.settings import Settings
 from prescreen.verify import verify_findings
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: the revised spec's paragraph numbering, Markdown by markdown-it-py, Word comments
 PLACE_RELEVANT_AT = 0.15  # a pointed place whose best sentence scores below this clearly holds nothing relevant
 
 Progress = Callable[[str], None]
@@ -137,6 +137,7 @@ class _Run:
         sources = self.sources = self.extract_all()
         parts = checks.part_results(self.rubric, self.manifest, self.part_texts(sources))
         self.problems += checks.suspicious_instructions(list(sources.values()))
+        self.problems += checks.suspicious_manifest_text(self.manifest)
         evidence_text = checks.quarantine(sources)  # what retrieval and the drafters read
         chunks, stats, evidence = self.gather(evidence_text)
         sa_issues = self.check_self_analysis(chunks, evidence)
@@ -177,11 +178,7 @@ class _Run:
                 self.problems.append(Problem(file=relpath, kind=exc.kind, message=str(exc)))
                 self.unreadable[source_id] = str(exc)
                 continue
-            for page in sources[source_id].blank_pages:
-                self.problems.append(Problem(
-                    file=relpath, kind="no_text", where=f"p. {page}",
-                    message=f"page {page} has no text layer (scanned?): run OCR so its evidence can be read",
-                ))
+            self.problems += partial_problems(relpath, sources[source_id])
         return sources
 
     def extract(self, relpath: str, source_id: str, title: str, role: str) -> Source:
@@ -271,6 +268,20 @@ class _Run:
             parts=parts, details=findings, self_analysis_issues=sa_issues, problems=self.problems,
             citations_dropped=sum(f.citations_dropped for f in findings), manifest_issues=issues,
         )
+
+
+def partial_problems(relpath: str, source: Source) -> list[Problem]:
+    """The places of a readable file that could not be read: scanned pages, cues with impossible times."""
+    problems = [
+        Problem(file=relpath, kind="unreadable", where=where,
+                message=f"a cue has an impossible time ({where}), so its words are left out: fix the time and export again")
+        for where in source.unread
+    ]
+    return problems + [
+        Problem(file=relpath, kind="no_text", where=f"p. {page}",
+                message=f"page {page} has no text layer (scanned?): run OCR so its evidence can be read")
+        for page in source.blank_pages
+    ]
 
 
 def rubric_issues(rubric: Rubric, manifest) -> list[ManifestIssue]:
