@@ -142,6 +142,21 @@ def test_extraction_past_its_memory_limit_is_too_large():
     assert info.value.kind == "too_large"
 
 
+def whoami() -> str:
+    import os
+
+    return str(os.getpid())
+
+
+def test_the_worker_is_kept_for_the_next_file_and_replaced_once_killed():
+    """Starting a worker costs more than reading most files: one serves a whole screen until it must be killed."""
+    first = run_in_worker(whoami, (), timeout_s=60, memory_mb=1024)
+    assert run_in_worker(whoami, (), timeout_s=60, memory_mb=1024) == first
+    with pytest.raises(ExtractionError):
+        run_in_worker(sleep_forever, (), timeout_s=0.5, memory_mb=1024)
+    assert run_in_worker(whoami, (), timeout_s=60, memory_mb=1024) not in ("", first)
+
+
 def test_a_worker_that_dies_or_refuses_is_reported():
     with pytest.raises(ExtractionError) as died:
         run_in_worker(crash, (), timeout_s=60, memory_mb=1024)

@@ -9,8 +9,10 @@ milliseconds, not an interpreter start.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import resource
+import threading
 import zipfile
 from collections.abc import Callable
 from functools import lru_cache
@@ -45,49 +47,94 @@ def extract_in_worker(root: Path, relpath: str, *, source_id: str, title: str, r
 def run_in_worker(target: Callable[..., str], args: tuple[Any, ...], timeout_s: float, memory_mb: int) -> str:
     """`target(*args)` (a module-level function returning text) in a worker, killed after `timeout_s` seconds.
 
-    ExtractionError raised in the worker comes back as itself; MemoryError and the time limit as too_large."""
-    receive, send = _context().Pipe(duplex=False)
-    worker = _context().Process(target=_serve, args=(send, target, args, memory_mb), daemon=True)
-    worker.start()
-    send.close()
-    try:
-        if not receive.poll(timeout_s):
-            raise ExtractionError("too_large", f"reading the file took longer than the limit of {timeout_s:g} s: "
-                                  "split it into smaller files, or export it again (e.g. as PDF with a text layer)")
-        status, result = receive.recv()
-    except EOFError:
-        raise ExtractionError("unreadable", "the file's reader stopped without an answer (the file may be "
-                              "damaged): export it again and upload it") from None
-    finally:
-        _stop(worker, receive)
+    ExtractionError raised in the worker comes back as itself; MemoryError and the time limit as too_large.
+    The worker is kept for the next file (starting one costs far more than reading most files); one that was
+    killed, or ran out of memory, is replaced."""
+    with _LOCK:
+        worker = _worker(memory_mb)
+        try:
+            worker.requests.send((target, args))
+            if not worker.answers.poll(timeout_s):
+                _retire()
+                raise ExtractionError("too_large", f"reading the file took longer than the limit of {timeout_s:g} s: "
+                                      "split it into smaller files, or export it again (e.g. as PDF with a text layer)")
+            status, result = worker.answers.recv()
+        except (EOFError, OSError):
+            _retire()
+            raise ExtractionError("unreadable", "the file's reader stopped without an answer (the file may be "
+                                  "damaged): export it again and upload it") from None
     if status == "error":
+        if result[0] == "too_large":
+            with _LOCK:
+                _retire()  # a worker that ran out of memory may be left in a poor state
         raise ExtractionError(*result)
     return result
 
 
-def _stop(worker: multiprocessing.process.BaseProcess, receive: Connection) -> None:
-    receive.close()
-    if worker.is_alive():
-        worker.kill()
-    worker.join()
+class _Worker:
+    """A worker process serving extraction requests one at a time, under an address-space limit."""
+
+    def __init__(self, memory_mb: int):
+        self.memory_mb = memory_mb
+        self.requests, worker_requests = _context().Pipe(duplex=False)[::-1]
+        worker_answers, self.answers = _context().Pipe(duplex=False)[::-1]
+        self.process = _context().Process(target=_serve, args=(worker_requests, worker_answers, memory_mb), daemon=True)
+        self.process.start()
+        worker_requests.close()
+        worker_answers.close()
+
+    def stop(self) -> None:
+        for end in (self.requests, self.answers):
+            end.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
 
 
-def _serve(send: Connection, target: Callable[..., str], args: tuple[Any, ...], memory_mb: int) -> None:
-    """In the worker: limit the address space, run, and send back ("ok", text) or ("error", (kind, message))."""
+_LOCK = threading.Lock()
+_CURRENT: list[_Worker] = []
+
+
+def _worker(memory_mb: int) -> _Worker:
+    if _CURRENT and (not _CURRENT[0].process.is_alive() or _CURRENT[0].memory_mb != memory_mb):
+        _retire()
+    if not _CURRENT:
+        _CURRENT.append(_Worker(memory_mb))
+    return _CURRENT[0]
+
+
+def _retire() -> None:
+    while _CURRENT:
+        _CURRENT.pop().stop()
+
+
+atexit.register(_retire)
+
+
+def _serve(requests: Connection, answers: Connection, memory_mb: int) -> None:
+    """In the worker: limit the address space once, then answer each request with ("ok", text) or
+    ("error", (kind, message)) until the pipe closes."""
     limit = memory_mb * MIB
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    while True:
+        try:
+            target, args = requests.recv()
+        except (EOFError, OSError):
+            return
+        answers.send(_answer(target, args, memory_mb))
+
+
+def _answer(target: Callable[..., str], args: tuple[Any, ...], memory_mb: int) -> tuple[str, object]:
     try:
-        answer: tuple[str, object] = ("ok", target(*args))
+        return ("ok", target(*args))
     except ExtractionError as exc:
-        answer = ("error", (exc.kind, str(exc)))
+        return ("error", (exc.kind, str(exc)))
     except MemoryError:
-        answer = ("error", ("too_large", f"reading the file needs more than the limit of {memory_mb} MB of memory: "
-                            "split it into smaller files and upload them again"))
+        return ("error", ("too_large", f"reading the file needs more than the limit of {memory_mb} MB of memory: "
+                          "split it into smaller files and upload them again"))
     except Exception as exc:  # a reader's bug on a strange file: this process is the boundary
-        answer = ("error", ("unreadable", f"the file could not be read ({type(exc).__name__}: {exc}): "
-                            "export it again and upload it"))
-    send.send(answer)
-    send.close()
+        return ("error", ("unreadable", f"the file could not be read ({type(exc).__name__}: {exc}): "
+                          "export it again and upload it"))
 
 
 def _extract(root: str, relpath: str, kwargs: dict[str, Any]) -> str:
