@@ -69,6 +69,10 @@ def test_parse_answer_tolerates_fences_and_checks_the_details():
         parse_answer(answer(IDS[:2]), EO2)
     with pytest.raises(AnswerError, match="schema"):
         parse_answer(json.dumps({"details": [{"detail_id": "EO2.1", "status": "great"}]}), EO2)
+    with pytest.raises(AnswerError, match="schema"):
+        parse_answer('{"details": [}', EO2)
+    raw_line_break = answer(IDS).replace('"scripted"', '"two\nlines"', 1)  # a line break inside a string
+    assert parse_answer(raw_line_break, EO2).details[0].rationale == "two\nlines"
 
 
 def test_prompt_variables_are_checked_at_load(tmp_path):

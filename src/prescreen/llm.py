@@ -213,15 +213,17 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.I)
 
 
 def parse_answer(text: str, outcome: Outcome) -> OutcomeDraft:
-    """JSON (code fences tolerated), validated, covering exactly the outcome's details."""
+    """JSON (code fences tolerated, and raw line breaks inside strings, which some servers' grammars let
+    through), validated, covering exactly the outcome's details."""
     text = _FENCE.sub("", text.strip())
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise AnswerError("the answer holds no JSON object")
     try:
-        draft = OutcomeDraft.model_validate_json(text[start : end + 1])
-    except ValidationError as exc:
-        raise AnswerError(f"the JSON does not match the schema: {exc.errors(include_url=False)}") from exc
+        draft = OutcomeDraft.model_validate(json.loads(text[start : end + 1], strict=False))
+    except ValueError as exc:  # json.JSONDecodeError and pydantic's ValidationError are both ValueErrors
+        detail = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
+        raise AnswerError(f"the JSON does not match the schema: {detail}") from exc
     wanted = [d.id for d in outcome.details]
     got = [d.detail_id for d in draft.details]
     if sorted(got) != sorted(wanted):
