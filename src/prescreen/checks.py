@@ -16,9 +16,10 @@ from prescreen.report import PartResult, Problem, SelfAnalysisIssue
 from prescreen.textutil import sentence_spans
 from prescreen.wordcount import count_words
 
+_PUNCTUATION = " \t\n.,;:!?-*_()[]\"'"
 MIN_EXPLANATION_WORDS = 3  # fewer words than this say nothing ("Yes.", "See above.")
-_PLACEHOLDER = re.compile(
-    r"^\W*(?:tbd|tba|todo|to do|n/?a|none|nothing|same as above|coming soon|later|see\b(?:\W+\w+){0,4})\W*$", re.I,
+_PLACEHOLDER = re.compile(  # matched whole against the explanation stripped of punctuation
+    r"tbd|tba|todo|to do|n/?a|none|nothing|same as above|coming soon|later|see\b(?:\W+\w+){0,4}", re.I
 )
 TIME_SLACK = 2.0  # seconds past the end of a transcript still taken as in range
 
@@ -65,7 +66,7 @@ _INSTRUCTION_PATTERNS = [
     r"\b(?:note|message|instructions?|reminder)s?\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:AI|LLM|model|grader|assessor|reviewer|evaluator|scorer)s?\b",
     r"\b(?:AI|LLM|ChatGPT|GPT|grader|assessor|reviewer|evaluator|scorer)s?\b[,:]?\s+(?:please\s+)?(?:mark|score|rate|grade|give|award|pass|approve)\b",
     r"\b(?:mark|score|rate|grade|treat)\b.{0,40}\b(?:all|every|each)\b.{0,40}\b(?:evidenced|proficient|demonstrated|met|passed)\b",
-    r"\bsystem\s*(?:prompt|message)\b|(?:^|\n)\s*SYSTEM\s*:",
+    r"\bsystem\s*(?:prompt|message)\b|(?:^|\n)[ \t]*SYSTEM[ \t]*:",  # [ \t], not \s: linear on blank runs
     r"\b(?:full|maximum|perfect|top)\s+(?:marks|score|points|rating)\b",
     # salutations to whoever reads: "Dear assessor", "Hello AI", "To the reviewer:"
     rf"\b(?:dear|hello|hi|hey|greetings|attention)\b[,:]? (?:\w+ ){{0,2}}?{_READER}\b",
@@ -229,7 +230,7 @@ class SelfAnalysisChecker:
     def _check_entry(self, detail: Detail, entry: SelfAnalysisEntry) -> list[SelfAnalysisIssue]:
         issues = []
         words = count_words(entry.explanation)
-        if words < MIN_EXPLANATION_WORDS or _PLACEHOLDER.match(entry.explanation.strip()):
+        if words < MIN_EXPLANATION_WORDS or _PLACEHOLDER.fullmatch(entry.explanation.strip(_PUNCTUATION)):
             said = "is missing" if words == 0 else f"says nothing ({entry.explanation.strip()!r})"
             issues.append(_issue(detail.id, "no_explanation", f"the explanation for {detail.id} {said}: say how the evidence shows the detail"))
         if not entry.evidence:

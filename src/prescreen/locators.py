@@ -11,7 +11,7 @@ import re
 
 from prescreen.models import Locator
 
-_DASHES = re.compile(r"\s*(?:[-‐‑‒–—―−]+|\bto\b|\bthrough\b|\bthru\b)\s*", re.I)
+_DASHES = re.compile(r"[-‐‑‒–—―−]+|\bto\b|\bthrough\b|\bthru\b", re.I)  # no \s* around: linear time
 _UNITS: list[tuple[str, re.Pattern[str]]] = [
     ("page", re.compile(r"^(?:pages?|pgs?|pp?|slides?)\b\.?\s*", re.I)),
     ("paragraph", re.compile(r"^(?:(?:paragraphs?|paras?|pars?)\b\.?|¶+)\s*", re.I)),
@@ -20,7 +20,7 @@ _NUMBER = re.compile(r"^(\d{1,6})(?:-(\d{1,6}))?$")
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 _TIMES = re.compile(rf"^(?:at\s+)?({_TIME})(?:-({_TIME}))?$", re.I)
 _SECTION = re.compile(r"^(?:§+|sections?\b|heading\b)\s*[:.]?\s*(.+)$", re.I)
-_LIST = re.compile(r"\s*(?:[,;]|\band\b|&)\s*", re.I)
+_LIST = re.compile(r"[,;&]|\band\b", re.I)
 _ASIDE = re.compile(r"\([^()]*\)")
 
 
@@ -32,7 +32,7 @@ def parse_locators(text: str) -> list[Locator]:
     places: list[Locator] = []
     kind: str | None = None
     for item in (i for i in _LIST.split(text) if i.strip(" .")):
-        place = _parse_item(_DASHES.sub("-", item.strip(" .")), kind)
+        place = _parse_item(_DASHES.sub("-", item.strip(" .")).replace(" -", "-").replace("- ", "-"), kind)
         if place is not None:
             places.append(place)
             kind = place.kind
