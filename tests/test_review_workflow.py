@@ -344,3 +344,13 @@ def test_every_action_is_audited(kit):
     assert {e.submission for e in entries} == {sub} and entries[-1].action == "finalize"
     assert [e.detail for e in entries if e.action == "adjudicate"] == ["EO1.2"]
     assert all(e.at.tzinfo is not None for e in entries)
+
+
+def test_the_review_view_says_who_drafted_each_finding(kit):
+    screening = make_screening()
+    first = screening.report.details[0].model_copy(update={"drafted_by": "llm:gemma", "fallback_reason": None})
+    second = screening.report.details[1].model_copy(update={"drafted_by": "extractive", "fallback_reason": "deadline"})
+    screening.report = screening.report.model_copy(update={"details": [first, second, *screening.report.details[2:]]})
+    submission = kit.service.assign("lead", kit.ingest(screening).id, ["ana", "ben"]).id
+    details = kit.service.open("ana", submission).details
+    assert [(d.drafted_by, d.fallback_reason) for d in details[:2]] == [("llm:gemma", None), ("extractive", "deadline")]

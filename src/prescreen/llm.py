@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field, ValidationError
 from prescreen.checks import is_instruction
 from prescreen.chunking import segments_in
 from prescreen.drafting import MAX_CITATIONS, Draft, ExtractiveDrafter, relevance
+from prescreen.evidence_model import EvidenceModel
 from prescreen.errors import ConfigurationError
 from prescreen.models import Chunk, Detail, Outcome, Rubric, Source, Status
 from prescreen.prompts import PromptTemplate, load_prompt
@@ -209,13 +210,19 @@ class AnswerError(ValueError):
     """The model's answer cannot be used; the message is shown to the model on the one retry."""
 
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.I)
+def without_fences(text: str) -> str:
+    """The text inside a Markdown code fence (```json ... ```), or the text itself (no regex: linear time)."""
+    text = text.strip()
+    if text.startswith("```"):
+        text = text[3:]
+        text = text[4:] if text[:4].lower() == "json" else text
+    return text.removesuffix("```").strip()
 
 
 def parse_answer(text: str, outcome: Outcome) -> OutcomeDraft:
     """JSON (code fences tolerated, and raw line breaks inside strings, which some servers' grammars let
     through), validated, covering exactly the outcome's details."""
-    text = _FENCE.sub("", text.strip())
+    text = without_fences(text)
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise AnswerError("the answer holds no JSON object")
@@ -485,7 +492,7 @@ class LLMDrafter:
     def fallback(self) -> ExtractiveDrafter:
         """The extractive drafter, loaded when an outcome first needs it."""
         if self._fallback is None:
-            self._fallback = ExtractiveDrafter()
+            self._fallback = ExtractiveDrafter(EvidenceModel.for_settings(self.settings))
         return self._fallback
 
     def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft:
@@ -675,5 +682,5 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
 def make_drafter(settings: Settings, choice: str = "auto"):
     """`extractive`, `llm`, or `auto`: the LLM when one is configured, else the offline extractive drafter."""
     if choice == "extractive" or (choice == "auto" and not settings.llm_configured):
-        return ExtractiveDrafter()
+        return ExtractiveDrafter(EvidenceModel.for_settings(settings))
     return LLMDrafter(make_chat_model(settings), settings)

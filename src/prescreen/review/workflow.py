@@ -165,6 +165,8 @@ class DetailView(BaseModel):
     issues: list[str]
     decision: tuple[str, str | None, str] | None = Field(None, description="(action, new_status, reason): yours.")
     score: tuple[str, str] | None = Field(None, description="(score, feedback): yours.")
+    drafted_by: str = Field("extractive", description="Who drafted the finding: `llm:<model>` or `extractive`.")
+    fallback_reason: str | None = Field(None, description="Why the extractive drafter stood in for the LLM.")
 
 
 class ArtifactView(BaseModel):
@@ -466,7 +468,7 @@ def detail_view(snap: _Snapshot, finding: DetailFinding, mask, decision, score) 
         citations=[citation_view(snap.sources, c, mask) for c in finding.citations],
         self_analysis=self_analysis_views(snap.manifest, finding.detail_id, mask),
         issues=[mask(i.message) for i in snap.report.self_analysis_issues if i.detail_id == finding.detail_id],
-        decision=decision, score=score,
+        decision=decision, score=score, drafted_by=finding.drafted_by, fallback_reason=finding.fallback_reason,
     )
 
 
