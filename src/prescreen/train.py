@@ -113,27 +113,30 @@ def at_any(sentence: Sentence, places: list[dict]) -> bool:
 
 def fit(rows: list[DetailRows], c_sentence: float = 0.1, c_status: float = 1.0) -> EvidenceModel:
     """Both models on all rows, with cross-validated scores of each recorded in `trained_on`."""
-    from sklearn.metrics import f1_score, roc_auc_score
-
     groups = sorted({r.group for r in rows})
     oof = out_of_fold_scores(rows, groups, c_sentence)
     status_x = [status_features(r.detail, _with_scores(r, s), r.best_similarity) for r, s in zip(rows, oof)]
-    status_y = [r.status for r in rows]
-    predicted = _status_oof(rows, status_x, status_y, groups, c_status)
+    predicted = _status_oof(rows, status_x, [r.status for r in rows], groups, c_status)
     sentence = _sentence_model(rows, c_sentence)
     final_x = [status_features(r.detail, _with_scores(r, sentence.proba(r.features)[:, 1] if r.features else []),
                                r.best_similarity) for r in rows]
-    status = _fit_linear(final_x, status_y, STATUS_FEATURES, c_status, list(STATUSES))
-    gap_true = [s != "evidenced" for s in status_y]
-    gap_pred = [s != "evidenced" for s in predicted]
+    status = _fit_linear(final_x, [r.status for r in rows], STATUS_FEATURES, c_status, list(STATUSES))
+    return EvidenceModel(sentence=sentence, status=status, trained_on=_cv_report(rows, groups, oof, predicted))
+
+
+def _cv_report(rows: list[DetailRows], groups: list[str], oof: list, predicted: list[str]) -> dict[str, object]:
+    """What training saw, and how the models did on bundles they were not fitted on."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
     _, y_all, _ = _sentence_xy(rows)
-    return EvidenceModel(sentence=sentence, status=status, trained_on={
-        "bundles": len(groups), "details": len(rows), "sentences": len(y_all),
-        "cv_folds": min(FOLDS, len(groups)),
-        "cv_sentence_auc": round(float(roc_auc_score(y_all, np.concatenate([s for r, s in zip(rows, oof) if r.places_known]))), 3) if any(y_all) else None,
-        "cv_status_accuracy": round(float(np.mean([a == b for a, b in zip(status_y, predicted)])), 3),
-        "cv_gap_f1": round(float(f1_score(gap_true, gap_pred)), 3),
-    })
+    scored = [x for r, s in zip(rows, oof) if r.places_known for x in s]
+    truth = [r.status for r in rows]
+    return {
+        "bundles": len(groups), "details": len(rows), "sentences": len(y_all), "cv_folds": min(FOLDS, len(groups)),
+        "cv_sentence_auc": round(float(roc_auc_score(y_all, scored)), 3) if len(set(y_all)) > 1 else None,
+        "cv_status_accuracy": round(float(np.mean([a == b for a, b in zip(truth, predicted)])), 3),
+        "cv_gap_f1": round(float(f1_score([s != "evidenced" for s in truth], [s != "evidenced" for s in predicted])), 3),
+    }
 
 
 def _sentence_xy(rows: list[DetailRows]) -> tuple[list[list[float]], list[int], list[float]]:
@@ -246,7 +249,8 @@ def reviewed_runs(settings: Settings) -> list[Reviewed]:
         drafted = {(f.run_id, f.detail_id): f.status for f in s.scalars(select(Finding))}
         query = select(Decision, Assignment.submission_id).join(Assignment, Decision.assignment_id == Assignment.id)
         out: dict[int, Reviewed] = {}
-        for decision, submission_id in s.execute(query.where(Assignment.submitted_at.is_not(None))):
+        query = query.where(Assignment.submitted_at.is_not(None)).order_by(Decision.id)
+        for decision, submission_id in s.execute(query):
             run = latest.get(submission_id)
             if run is None or not (run.manifest_json and run.rubric_json):
                 continue
