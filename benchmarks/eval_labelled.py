@@ -35,6 +35,7 @@ from prescreen.models import Locator
 from prescreen.pipeline import Screener, Screening
 from prescreen.report import Citation
 from prescreen.settings import Settings
+from prescreen.train import load_labels
 from prescreen.verify import check_citation, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,17 +47,6 @@ KINDS = ["no_entry", "unknown_artifact", "locator_out_of_range", "locator_unread
 
 
 # ---------------------------------------------------------------- answer keys
-
-
-def load_labels(path: Path) -> dict:
-    """An answer key, with the first format's `details: {EO1.1: weak}` read as `{status: weak}`."""
-    labels = yaml.safe_load(path.read_text())
-    labels["details"] = {
-        d: value if isinstance(value, dict) else {"status": value, "evidence": []}
-        for d, value in labels["details"].items()
-    }
-    labels.setdefault("author", "legacy")
-    return labels
 
 
 def all_labels() -> list[Path]:

@@ -53,11 +53,13 @@ class DetailRows(BaseModel):
 
 
 def load_labels(path: Path) -> dict:
+    """An answer key, with the first format's `details: {EO1.1: weak}` read as `{status: weak}`."""
     labels = yaml.safe_load(path.read_text())
     labels["details"] = {
         d: value if isinstance(value, dict) else {"status": value, "evidence": []}
         for d, value in labels["details"].items()
     }
+    labels.setdefault("author", "legacy")
     return labels
 
 
