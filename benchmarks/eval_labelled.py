@@ -30,12 +30,10 @@ from pathlib import Path
 import yaml
 from sklearn.metrics import confusion_matrix
 
-from prescreen.locators import parse_locators
-from prescreen.models import Locator
 from prescreen.pipeline import Screener, Screening
 from prescreen.report import Citation
 from prescreen.settings import Settings
-from prescreen.train import load_labels
+from prescreen.train import at_place, load_labels
 from prescreen.verify import check_citation, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,28 +60,6 @@ def load_splits() -> dict[str, list[str]]:
 
 
 # ---------------------------------------------------------------- places
-
-
-def at_place(citation: Citation, place: dict, tolerance: float = 2.0) -> bool:
-    """Whether a citation sits at a labelled place (`{source: A1, locator: "p. 2"}`)."""
-    if citation.artifact_id != str(place["source"]):
-        return False
-    try:
-        locators = parse_locators(str(place["locator"]))
-    except ValueError:
-        return False
-    return any(_inside(citation, loc, tolerance) for loc in locators)
-
-
-def _inside(citation: Citation, loc: Locator, tolerance: float) -> bool:
-    if loc.kind == "page":
-        return citation.page is not None and loc.first <= citation.page <= loc.last
-    if loc.kind == "paragraph":
-        return citation.paragraph is not None and loc.first <= citation.paragraph <= loc.last
-    if loc.kind == "time" and citation.start is not None:
-        end = citation.end if citation.end is not None else citation.start
-        return citation.start <= loc.last + tolerance and end >= loc.first - tolerance
-    return False
 
 
 def spliced(citation: Citation, screening: Screening) -> bool:

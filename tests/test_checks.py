@@ -1,10 +1,8 @@
 import pytest
 
 from prescreen.checks import SelfAnalysisChecker, is_instruction, part_results, suspicious_instructions
-from prescreen.chunking import chunk_sources
 from prescreen.models import ArtifactRef, Manifest, Segment, SelfAnalysisEntry, Source
 from prescreen.rubrics import RubricLibrary
-from prescreen.settings import ChunkingSettings
 
 RUBRIC = RubricLibrary().get("leading-an-equitable-learning-culture")
 EXPLAIN = "This page shows the data table I presented to the whole staff in September."
@@ -29,15 +27,15 @@ def at_places(source, places):
     return " ".join(seg.text for seg in source.segments if any(place_in(p, seg) for p in places))
 
 
-def issues_for(entries, unreadable=None,
+def issues_for(entries,
                relevant=lambda detail, source, places: any("Lunch" not in at_places(source, [p]) for p in places)):
+    """The checker on SOURCES; A4 is listed in the manifest but unreadable (not among the sources)."""
     manifest = Manifest(
         submission_id="S-1", credential=RUBRIC.id,
         artifacts=[ArtifactRef(id=i, file=s.file) for i, s in SOURCES.items()] + [ArtifactRef(id="A4", file="x.pdf")],
         self_analysis=entries,
     )
-    chunks = chunk_sources(list(SOURCES.values()), "S-1", ChunkingSettings())
-    checker = SelfAnalysisChecker(manifest, SOURCES, unreadable or {}, chunks, relevant)
+    checker = SelfAnalysisChecker(manifest, SOURCES, relevant)
     return [(i.detail_id, i.kind) for i in checker.check(RUBRIC)]
 
 
@@ -66,7 +64,7 @@ def test_every_detail_without_entry_is_reported():
     ],
 )
 def test_broken_references(ref, kind):
-    found = issues_for([entry("EO1.2", *ref)], unreadable={"A4": "encrypted"})
+    found = issues_for([entry("EO1.2", *ref)])
     assert ("EO1.2", kind) in found
     assert len([k for d, k in found if d == "EO1.2"]) == 1
 
@@ -82,7 +80,7 @@ def test_sound_references_raise_nothing(ref):
 
 def test_a_pointer_into_an_unreadable_file_is_not_a_self_analysis_issue():
     """Spec: the file is already under problems, and the finding says so."""
-    found = issues_for([entry("EO1.2", "A4", "p. 1")], unreadable={"A4": "encrypted"})
+    found = issues_for([entry("EO1.2", "A4", "p. 1")])
     assert not [k for d, k in found if d == "EO1.2"]
 
 

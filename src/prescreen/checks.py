@@ -202,18 +202,9 @@ PlaceRelevance = Callable[[Detail, Source, list[Locator]], bool]
 class SelfAnalysisChecker:
     """Follows every self-analysis reference the way an assessor would, and says where one breaks."""
 
-    def __init__(
-        self,
-        manifest: Manifest,
-        sources: dict[str, Source],
-        unreadable: dict[str, str],
-        chunks: list[Chunk],
-        relevant: PlaceRelevance,
-    ):
+    def __init__(self, manifest: Manifest, sources: dict[str, Source], relevant: PlaceRelevance):
         self.manifest = manifest
-        self.sources = sources
-        self.unreadable = unreadable  # artifact id -> why it could not be read
-        self.chunks = chunks
+        self.sources = sources  # readable files only: a pointer into any other is the file's problem, not the entry's
         self.relevant = relevant
         self.known = {a.id for a in manifest.artifacts} | set(manifest.parts)
 
@@ -309,19 +300,15 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
-def chunks_at(chunks: list[Chunk], source: Source, locator: Locator) -> list[Chunk]:
-    """The chunks of a source that overlap the place a locator names."""
+def chunks_at(chunks: list[Chunk], source: Source, place: Locator) -> list[Chunk]:
+    """The chunks of a source that overlap a page, paragraph or time place (see exact_places for sections)."""
     mine = [c for c in chunks if c.source_id == source.id]
-    if locator.kind == "page":
-        return [c for c in mine if c.page is not None and locator.first <= c.page <= locator.last]
-    if locator.kind == "time":
-        low, high = locator.first - TIME_SLACK, locator.last + TIME_SLACK
+    if place.kind == "page":
+        return [c for c in mine if c.page is not None and place.first <= c.page <= place.last]
+    if place.kind == "time":
+        low, high = place.first - TIME_SLACK, place.last + TIME_SLACK
         return [c for c in mine if c.start is not None and c.end is not None and c.end >= low and c.start <= high]
-    if locator.kind == "section" and source.kind == "pdf":
-        pages = set(section_places(source, locator.section or ""))
-        return [c for c in mine if c.page in pages]
-    wanted = section_places(source, locator.section or "") if locator.kind == "section" else None
-    low, high = (min(wanted), max(wanted)) if wanted else (locator.first or 0, locator.last or 0)
+    low, high = place.first or 0, place.last or 0
     return [
         c for c in mine
         if c.paragraph_start is not None and c.paragraph_end is not None

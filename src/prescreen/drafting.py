@@ -200,9 +200,8 @@ def cited(status: str, sentences: list[Sentence]) -> list[Sentence]:
     pool = pool or sentences
     best = pool[0].score
     pointer = [s for s in pool if s.at_pointer and s.score >= POINTER_FIRST_AT * best]
-    chosen = list({id(s): s for s in pointer[:1] + pool}.values())
     unique: dict[str, Sentence] = {}
-    for s in chosen:
+    for s in pointer[:1] + pool:
         unique.setdefault(s.citation.quote, s)
     return list(unique.values())[:MAX_CITATIONS]
 

@@ -128,7 +128,6 @@ class _Run:
         self.rubric = rubric
         self.progress = progress
         self.problems: list[Problem] = []
-        self.unreadable: dict[str, str] = {}
         self.sources: dict[str, Source] = {}
 
     def run(self) -> Screening:
@@ -176,7 +175,6 @@ class _Run:
                 sources[source_id] = self.extract(relpath, source_id, title, role)
             except ExtractionError as exc:
                 self.problems.append(Problem(file=relpath, kind=exc.kind, message=str(exc)))
-                self.unreadable[source_id] = str(exc)
                 continue
             self.problems += partial_problems(relpath, sources[source_id])
         return sources
@@ -250,7 +248,7 @@ class _Run:
             inside = [s for s in candidate_sentences(detail, candidates, self.sources) if s.at_pointer]
             return any(score >= PLACE_RELEVANT_AT for score in model.score_sentences(detail, [s.input for s in inside]))
 
-        checker = checks.SelfAnalysisChecker(self.manifest, self.sources, self.unreadable, chunks, relevant)
+        checker = checks.SelfAnalysisChecker(self.manifest, self.sources, relevant)
         return checker.check(self.rubric)
 
     # -- report

@@ -27,6 +27,7 @@ from prescreen.evidence_model import (
 from prescreen.locators import parse_locators, place_in
 from prescreen.models import Detail
 from prescreen.pipeline import Screener, Screening
+from prescreen.report import Citation
 from prescreen.settings import Settings
 
 FOLDS = 5
@@ -99,15 +100,17 @@ def detail_rows(screening: Screening, detail: Detail, status: str, places: list[
 
 
 def at_any(sentence: Sentence, places: list[dict]) -> bool:
-    for place in places:
-        if sentence.citation.artifact_id != str(place.get("source")):
-            continue
-        try:
-            if any(place_in(loc, sentence.citation) for loc in parse_locators(str(place.get("locator", "")))):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(at_place(sentence.citation, place) for place in places)
+
+
+def at_place(citation: Citation, place: dict) -> bool:
+    """Whether a citation sits at a place an answer key names (`{source: A1, locator: "p. 2"}`)."""
+    if citation.artifact_id != str(place.get("source")):
+        return False
+    try:
+        return any(place_in(loc, citation) for loc in parse_locators(str(place.get("locator", ""))))
+    except ValueError:
+        return False
 
 
 # ---------------------------------------------------------------- fitting
