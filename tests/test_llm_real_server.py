@@ -14,17 +14,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from prescreen.report import Report
+from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -41,26 +40,6 @@ CANCEL_GRACE_S = 5  # a cancelled call is closed within this of its deadline
 ANSWERED = re.compile(r'"POST /v1/chat/completions HTTP/1\.1" 200')
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            pytest.fail(f"the llama.cpp server exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the llama.cpp server did not come up in {seconds} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """(base URL, the server's log): one slot; Gemma's chat format, which drops system messages; a context for
@@ -75,7 +54,7 @@ def server(tmp_path_factory):
                                    env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     try:
         url = f"http://127.0.0.1:{port}/v1"
-        wait_until_up(url, process, log)
+        wait_until_up(f"{url}/models", process, log, "the llama.cpp server", seconds=180)
         yield url, log
     finally:
         process.terminate()

@@ -13,16 +13,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
+
+from tests.servers import free_port, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,29 +48,10 @@ def password(user: str) -> str:
 # ---------------------------------------------------------------- the app, as a subprocess
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cli(*args: str, stdin: str = "") -> None:
     done = subprocess.run([sys.executable, "-m", "prescreen.cli", *args], input=stdin, text=True,
                           capture_output=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the app exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the app did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -86,7 +67,7 @@ def app_url(tmp_path: Path):
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_up(url, process, log)
+        wait_until_up(url, process, log, "the app", seconds=90)
         yield url
     finally:
         process.terminate()
