@@ -1,0 +1,180 @@
+"""The lead's audit: statistics against hand-computed cases and scikit-learn, and every section over a real
+review database filled through ReviewService (SQLite here; PostgreSQL too when PRESCREEN_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from prescreen.audit import AuditFilter, build_audit
+from prescreen.audit.report import reason_kind
+from prescreen.audit.stats import agreement, draft_agreement, draft_vs_final
+from tests.conftest import DETAILS, EARNER
+
+D, N = "demonstrated", "not_yet"
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_agreement_and_kappa_by_hand_and_by_sklearn():
+    first, second = [D, D, N, N], [D, N, N, N]
+    # p_o = 3/4; p_e = .5 * .25 + .5 * .75 = .5; kappa = (.75 - .5) / (1 - .5) = .5
+    result = agreement(first, second)
+    assert (result.n, result.agreement, result.kappa) == (4, 0.75, pytest.approx(0.5))
+    assert result.kappa == pytest.approx(cohen_kappa_score(first, second))
+    assert "only 4 items" in result.note
+
+
+def test_kappa_is_said_to_be_undefined_when_every_rating_is_one_class():
+    result = agreement([D] * 12, [D] * 12)
+    assert (result.agreement, result.kappa) == (1.0, None)
+    assert result.note == "kappa undefined: every rating is demonstrated"
+    assert "nan" not in result.model_dump_json().lower()
+    empty = agreement([], [])
+    assert (empty.n, empty.agreement, empty.kappa, empty.note) == (0, None, None, "no items rated by both yet")
+    with pytest.raises(ValueError):
+        agreement([D], [])
+
+
+def test_opposite_raters_have_kappa_minus_one_and_no_small_sample_note_from_ten_items():
+    result = agreement([D, N] * 5, [N, D] * 5)
+    assert (result.agreement, result.kappa, result.note) == (0.0, pytest.approx(-1.0), "")
+
+
+def test_confusion_matrix_rows_are_drafted_statuses_and_columns_final_scores():
+    drafted = ["evidenced", "weak", "weak", "missing", "evidenced"]
+    final = [D, D, N, N, N]
+    assert draft_vs_final(drafted, final) == [[1, 1], [1, 1], [0, 1]]
+    assert draft_vs_final([], []) == [[0, 0], [0, 0], [0, 0]]
+    # read as scores: evidenced -> demonstrated; agreement on items 1, 3 and 4
+    assert draft_agreement(drafted, final).agreement == pytest.approx(3 / 5)
+
+
+def test_precheck_reasons_lose_their_particulars():
+    assert reason_kind("part overview has 40 words, below its minimum of 100") == "part overview below its word minimum (100)"
+    assert reason_kind("artifacts/video.mp4: missing file: missing_file (test)") == "missing file"
+    assert reason_kind("cannot be screened: no submission.yaml at the bundle root") == "cannot be screened"
+
+
+# ---------------------------------------------------------------- a review database with a bit of everything
+
+
+def work(kit, actor: str, sub: int, scores: dict | None = None, overrides: dict | None = None) -> None:
+    """Decide (confirm, or override with (new status, reason)), score every detail, and submit."""
+    scores = {d: D for d in DETAILS} | (scores or {})
+    for detail in DETAILS:
+        if detail in (overrides or {}):
+            kit.service.decide(actor, sub, detail, "override", *overrides[detail])
+        else:
+            kit.service.decide(actor, sub, detail, "confirm")
+        kit.service.score(actor, sub, detail, scores[detail], "feedback")
+    kit.service.submit(actor, sub, "earned" if set(scores.values()) == {D} else "not_yet")
+
+
+@pytest.fixture
+def reviewed(kit):
+    """A: agreed, earned. B: disputed on EO1.2, adjudicated not yet; two overrides with the same reason.
+    B attempt 2: in review. C: incomplete, returned. Drafted: EO1.1 and EO2.1 evidenced, EO1.2 weak."""
+    a = kit.in_review(code="A")
+    work(kit, "ana", a)
+    work(kit, "ben", a, overrides={"EO1.2": ("evidenced", "The data table on p. 2 shows it.")})
+    b = kit.in_review(code="B")
+    work(kit, "ana", b, overrides={"EO1.2": ("evidenced", "the data table on p. 2 shows it")})
+    work(kit, "ben", b, scores={"EO1.2": N}, overrides={"EO2.1": ("weak", "Only claimed.")})
+    kit.service.adjudicate("lead", b, "EO1.2", N, "Show the data.")
+    again = kit.ingest(code="B", attempt=2)
+    kit.service.assign("lead", again.id, ["ana", "cy"])
+    c = kit.ingest(code="C", shortfall=True)
+    kit.service.return_to_earner("lead", c.id, "The overview is too short.")
+    return kit
+
+
+def test_coverage_and_ai_vs_human(reviewed):
+    audit = build_audit(reviewed.service.sessions)
+    coverage = {r.detail_id: r for r in audit.coverage}
+    assert [r.detail_id for r in audit.coverage] == list(DETAILS)
+    eo12 = coverage["EO1.2"]
+    assert (eo12.drafted_n, eo12.evidenced, eo12.weak, eo12.final_n, eo12.demonstrated) == (4, 0, 4, 2, 1)
+    assert (eo12.evidenced_rate, eo12.demonstrated_rate, eo12.detail) == (0.0, 0.5, "Examines data.")
+    ai = {r.detail_id: r for r in audit.ai_vs_human}
+    # EO1.2 drafted weak (= not yet) twice; final: A demonstrated, B not yet
+    assert (ai["EO1.2"].stats.n, ai["EO1.2"].stats.agreement) == (2, 0.5)
+    assert ai["EO1.1"].stats.kappa is None and "undefined" in ai["EO1.1"].stats.note
+    assert (ai["EO1.2"].decisions, ai["EO1.2"].overrides, ai["EO1.2"].override_rate) == (4, 2, 0.5)
+    assert [(r.drafted, r.demonstrated, r.not_yet) for r in audit.confusion if r.detail_id == "EO1.2"] == [
+        ("evidenced", 0, 0), ("weak", 1, 1), ("missing", 0, 0)]
+    grouped = [(r.from_status, r.to_status, r.count, r.details) for r in audit.override_reasons]
+    assert grouped == [("weak", "evidenced", 2, ["EO1.2"]), ("evidenced", "weak", 1, ["EO2.1"])]
+
+
+def test_assessors_and_adjudication(reviewed):
+    audit = build_audit(reviewed.service.sessions)
+    [pair] = audit.pairs
+    assert (pair.first, pair.second, pair.submissions, pair.stats.n) == ("ana", "ben", 2, 6)
+    assert pair.stats.agreement == pytest.approx(5 / 6)
+    by_detail = {r.detail_id: r.stats for r in audit.assessor_details}
+    assert (by_detail["EO1.2"].n, by_detail["EO1.2"].agreement) == (2, 0.5)
+    assessors = {r.assessor: r for r in audit.assessors}
+    assert set(assessors) == {"ana", "ben"}  # cy has submitted nothing
+    assert (assessors["ana"].submitted, assessors["ana"].to_adjudication, assessors["ana"].adjudication_rate) == (2, 1, 0.5)
+    assert assessors["ana"].stats.agreement == pytest.approx(5 / 6) and assessors["ben"].stats.agreement == 1.0
+    adjudication = {r.detail_id: r for r in audit.adjudication}
+    assert (adjudication["EO1.2"].adjudicated, adjudication["EO1.2"].adjudication_rate) == (1, 0.5)
+    assert adjudication["EO1.1"].adjudicated == 0
+
+
+def test_flow(reviewed):
+    audit = build_audit(reviewed.service.sessions)
+    flow = audit.flow
+    assert (flow.submissions, flow.final, flow.earned, flow.not_yet_earned, flow.open, flow.returned) == (4, 2, 1, 1, 1, 1)
+    assert flow.median_hours_to_final is not None and flow.median_hours_to_final >= 0
+    assert [(t.code, t.attempt) for t in audit.final_times] == [("A", 1), ("B", 1)]
+    queue = {q.state: q.submissions for q in audit.queue}
+    assert queue == {"incomplete": 0, "awaiting_assignment": 0, "in_review": 1, "adjudication": 0}
+    reasons = {(r.source, r.reason): r.count for r in audit.reasons}
+    assert reasons == {("pre-check", "part overview below its word minimum (100)"): 1,
+                       ("returned", "The overview is too short."): 1}
+    attempts = [(r.attempt, r.submissions, r.earned, r.not_yet_earned, r.open, r.returned) for r in audit.resubmissions]
+    assert attempts == [(1, 3, 1, 1, 0, 1), (2, 1, 0, 0, 1, 0)]
+
+
+def test_filters_select_submissions(reviewed):
+    sessions = reviewed.service.sessions
+    assert build_audit(sessions, AuditFilter(credential="test-credential")).flow.submissions == 4
+    assert build_audit(sessions, AuditFilter(credential="other")).flow.submissions == 0
+    assert build_audit(sessions, AuditFilter(rubric_version="1")).flow.submissions == 4
+    assert build_audit(sessions, AuditFilter(rubric_version="2")).flow.submissions == 0
+    today = date.today()
+    assert build_audit(sessions, AuditFilter(since=today - timedelta(days=1), until=today + timedelta(days=1))
+                       ).flow.submissions == 4
+    assert build_audit(sessions, AuditFilter(since=today + timedelta(days=2))).flow.submissions == 0
+    assert build_audit(sessions, AuditFilter(until=today - timedelta(days=2))).flow.submissions == 0
+
+
+def test_an_empty_database_gives_an_empty_audit_with_its_columns(kit):
+    audit = build_audit(kit.service.sessions)
+    assert audit.flow.submissions == 0 and audit.ai_overall.n == 0
+    for table in audit.tables():
+        header = next(csv.reader(io.StringIO(table.to_csv())))
+        assert header == table.columns and header
+
+
+def test_every_table_exports_as_csv_without_nan_or_the_earners_identity(reviewed):
+    audit = build_audit(reviewed.service.sessions)
+    tables = audit.tables()
+    assert len({t.name for t in tables}) == len(tables) == 12
+    for table in tables:
+        rows = list(csv.reader(io.StringIO(table.to_csv())))
+        assert rows[0] == table.columns and len(rows) == len(table.rows) + 1
+    everything = "".join(t.to_csv() for t in tables) + audit.model_dump_json()
+    assert not re.search(r"\bnan\b", everything, re.IGNORECASE)
+    for term in (EARNER["name"], EARNER["email"], "Nakamura"):
+        assert term not in everything
+    assert json.loads(audit.model_dump_json())["flow"]["final"] == 2
