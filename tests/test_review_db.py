@@ -183,5 +183,5 @@ def test_the_same_new_bundle_ingested_twice_at_once_is_one_submission(kit):
 
     outcomes = _at_once(ingest, ingest)
     assert 1 in outcomes and kit.count(Submission) == 1
-    assert set(outcomes) <= {1, 2, "/bundles/same was ingested by another action at the same moment: "
+    assert set(outcomes) <= {1, 2, "same was ingested by another action at the same moment: "
                                    "ingest it again to add a screening run"}

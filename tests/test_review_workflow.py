@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from prescreen.review.db import FinalResult, Finding, ScreeningRun, Submission
+from prescreen.review.db import Decision, FinalResult, Finding, Score, ScreeningRun, Submission
 from prescreen.review.workflow import (
     AuthError, InvalidInput, InvalidTransition, NotAllowed, NotFound, around, fallback_mask, identity_terms, precheck,
 )
@@ -35,7 +35,6 @@ def test_ingest_stores_run_findings_and_state(kit):
     ({"shortfall": True}, "part overview has 40 words, below its minimum of 100"),
     ({"problem": "missing_file"}, "artifacts/video.mp4: missing file"),
     ({"problem": "unsupported_type"}, "unsupported type"),
-    ({"unscreenable": True}, "cannot be screened: no submission.yaml"),
 ])
 def test_precheck_flags_incomplete_submissions(kit, kwargs, reason):
     sub = kit.ingest(**kwargs)
@@ -96,11 +95,12 @@ def test_assign_exactly_two_distinct_assessors(kit):
         kit.service.assign("lead", sub.id, ["ana", "cy"])
 
 
-def test_incomplete_can_be_assigned_anyway_unless_nothing_was_screened(kit):
+def test_incomplete_can_be_assigned_anyway_unless_there_is_nothing_to_score(kit):
     assert kit.service.assign("lead", kit.ingest(shortfall=True).id, ["ana", "ben"]).state == "in_review"
-    unscreenable = kit.ingest(code="broken", unscreenable=True)
+    screening = make_screening(code="empty", shortfall=True)
+    screening.report = screening.report.model_copy(update={"details": []})
     with pytest.raises(InvalidTransition, match="no rubric details"):
-        kit.service.assign("lead", unscreenable.id, ["ana", "ben"])
+        kit.service.assign("lead", kit.ingest(screening).id, ["ana", "ben"])
 
 
 def test_auto_assign_is_round_robin_by_open_assignments(kit):
@@ -200,7 +200,7 @@ def test_agreement_is_final_at_once(kit):
     kit.complete("ana", sub)
     assert kit.service.final_result("lead", sub) is None
     assert kit.complete("ben", sub).status == "final"
-    final = kit.service.final_result("ana", sub)
+    final = kit.service.final_result("lead", sub)
     assert (final.result, final.source, final.decided_by) == ("earned", "agreement", "ana, ben")
     assert set(final.per_detail) == set(DETAILS) and final.decided_at is not None
     with pytest.raises(NotAllowed):
@@ -354,3 +354,191 @@ def test_the_review_view_says_who_drafted_each_finding(kit):
     submission = kit.service.assign("lead", kit.ingest(screening).id, ["ana", "ben"]).id
     details = kit.service.open("ana", submission).details
     assert [(d.drafted_by, d.fallback_reason) for d in details[:2]] == [("llm:gemma", None), ("extractive", "deadline")]
+
+
+# ---------------------------------------------------------------- a detail saved at once; bulk confirm
+
+
+def _stored(kit, sub: int, actor: str, detail: str) -> tuple:
+    detail_view = next(d for d in kit.service.open(actor, sub).details if d.detail_id == detail)
+    return detail_view.decision, detail_view.score
+
+
+@pytest.mark.parametrize("save, refused", [
+    (dict(action="override", new_status="missing", reason="Only a plan.", score="not_yet", feedback=" "),
+     "needs feedback for the earner"),
+    (dict(action="override", new_status="missing", reason=" ", score="demonstrated"), "needs a reason"),
+    (dict(action="confirm", score="excellent"), "unknown score"),
+])
+def test_save_detail_stores_nothing_when_either_half_is_refused(kit, save, refused):
+    sub = kit.in_review()
+    entries = len(kit.service.audit("lead", sub))
+    with pytest.raises(InvalidInput, match=refused):
+        kit.service.save_detail("ana", sub, "EO1.2", **save)
+    assert _stored(kit, sub, "ana", "EO1.2") == (None, None)
+    assert kit.count(Decision) == 0 and kit.count(Score) == 0
+    assert [e.action for e in kit.service.audit("lead", sub)[entries:]] == ["open"]  # nothing but the check's open
+
+
+def test_save_detail_writes_decision_and_score_together(kit):
+    sub = kit.in_review()
+    view = kit.service.save_detail("ana", sub, "EO1.2", action="override", new_status="missing",
+                                   reason=" Only a plan. ", score="not_yet", feedback="Show it done.")
+    detail = next(d for d in view.details if d.detail_id == "EO1.2")
+    assert (detail.decision, detail.score) == (("override", "missing", "Only a plan."), ("not_yet", "Show it done."))
+    kit.service.save_detail("ana", sub, "EO1.2", action="confirm", reason="left over from the override",
+                            score="demonstrated")
+    assert _stored(kit, sub, "ana", "EO1.2") == (("confirm", None, ""), ("demonstrated", ""))
+    assert [e.action for e in kit.service.audit("lead", sub) if e.detail == "EO1.2"] == ["decide", "score"] * 2
+    with pytest.raises(NotAllowed, match="not assigned to cy"):
+        kit.service.save_detail("cy", sub, "EO1.2", action="confirm", score="demonstrated")
+
+
+def test_a_confirmation_keeps_no_override_reason(kit):
+    sub = kit.in_review()
+    kit.service.decide("ana", sub, "EO1.2", "override", "missing", "Only a plan.")
+    kit.service.decide("ana", sub, "EO1.2", "confirm", reason="Only a plan.")
+    assert _stored(kit, sub, "ana", "EO1.2")[0] == ("confirm", None, "")
+
+
+def test_bulk_confirm_records_each_detail_and_keeps_overrides(kit):
+    sub = kit.in_review()
+    kit.service.decide("ana", sub, "EO1.2", "override", "missing", "Only a plan.")
+    with pytest.raises(NotFound, match="not a detail"):
+        kit.service.bulk_confirm("ana", sub, ["EO1.1", "EO9.9"])
+    assert kit.count(Decision) == 1  # the unknown detail refused the whole action
+    with pytest.raises(InvalidInput, match="choose the details"):
+        kit.service.bulk_confirm("ana", sub, [])
+    view = kit.service.bulk_confirm("ana", sub, ["EO1.1", "EO1.2", "EO2.1", "EO1.1"])
+    assert [d.decision for d in view.details] == [("confirm", None, ""), ("override", "missing", "Only a plan."),
+                                                  ("confirm", None, "")]
+    assert kit.count(Decision) == 3
+    confirmed = [(e.detail, e.note) for e in kit.service.audit("lead", sub) if e.action == "decide"]
+    assert confirmed == [("EO1.2", "override -> missing"), ("EO1.1", "confirm"), ("EO2.1", "confirm")]
+    assert _stored(kit, sub, "ben", "EO1.1") == (None, None)  # one assessor's bulk action is theirs alone
+    kit.complete("ana", sub, submit=False)
+    kit.service.submit("ana", sub, "earned")
+    with pytest.raises(InvalidTransition, match="no more changes"):
+        kit.service.bulk_confirm("ana", sub, ["EO1.1"])
+
+
+# ---------------------------------------------------------------- a bad upload leaves nothing
+
+
+@pytest.fixture
+def real_screener_kit(kit, tmp_path):
+    """The kit with the real Screener (a fake embedder): bundles are opened and refused for real."""
+    from prescreen.pipeline import Screener
+    from prescreen.settings import Settings
+    from tests.fakes import StemHashEmbeddings
+
+    kit.service.screen = Screener(Settings(data_dir=tmp_path / "data"), embedder=StemHashEmbeddings()).screen
+    return kit
+
+
+def _bad_uploads(folder) -> dict[str, object]:
+    import zipfile
+
+    folder.mkdir(parents=True)
+    (folder / "fake.txt").write_text("not a bundle")
+    (folder / "renamed.zip").write_bytes(b"PK\x03\x04 but not really a zip")
+    with zipfile.ZipFile(folder / "no-manifest.zip", "w") as archive:
+        archive.writestr("overview.md", "An overview without its submission.yaml.")
+    return {"fake.txt": "a bundle is a folder or a .zip", "renamed.zip": "not a readable zip",
+            "no-manifest.zip": "no submission.yaml"}
+
+
+def test_a_bad_upload_creates_nothing_and_names_only_the_file(real_screener_kit, tmp_path):
+    kit = real_screener_kit
+    folder = tmp_path / "gradio" / "a1b2c3"  # where an upload lands on the server
+    before = (kit.count(Submission), kit.count(ScreeningRun))
+    for name, problem in _bad_uploads(folder).items():
+        with pytest.raises(InvalidInput, match=problem) as refused:
+            kit.service.ingest("lead", folder / name)
+        message = str(refused.value)
+        assert message.startswith(f"cannot be screened: {name}: ") and "Nothing was added" in message
+        assert str(tmp_path) not in message and "/" not in message.replace(" and/or ", ""), message
+    assert (kit.count(Submission), kit.count(ScreeningRun)) == before
+    assert kit.service.queue("lead") == []
+
+
+def test_a_screener_that_raises_a_bundle_error_creates_nothing(kit):
+    from prescreen.errors import UnsafeArchiveError
+
+    def hostile(path):
+        raise UnsafeArchiveError(f"zip entry '../../etc/passwd' would be written outside {path.parent}/work")
+
+    kit.service.screen = hostile
+    with pytest.raises(InvalidInput, match="cannot be screened: evil.zip: zip entry") as refused:
+        kit.service.ingest("lead", "/srv/uploads/tmp123/evil.zip")
+    assert "/srv" not in str(refused.value) and "tmp123" not in str(refused.value)
+    assert kit.count(Submission) == 0
+
+
+def test_scrub_paths_keeps_words_and_cuts_paths():
+    from pathlib import Path
+
+    from prescreen.review.workflow import scrub_paths
+
+    bundle = Path("/tmp/gradio/xyz/bundle.zip")
+    assert scrub_paths("/tmp/gradio/xyz/bundle.zip: and/or p. 3/4 'C:\\Users\\me\\a.zip' /var/x/", bundle) == (
+        "bundle.zip: and/or p. 3/4 'a.zip' x")
+
+
+# ---------------------------------------------------------------- assessors see the final result, blind
+
+
+def test_assessors_see_the_final_result_once_final_blind_to_names(kit):
+    sub = kit.in_review()
+    kit.complete("ana", sub, {"EO1.2": "not_yet"})
+    assert kit.service.final_result("ana", sub) is None
+    kit.complete("ben", sub, submit=False)
+    kit.service.score("ben", sub, "EO2.1", "not_yet", "Show the crew roster.")
+    kit.service.submit("ben", sub, "not_yet")
+    kit.service.adjudicate("lead", sub, "EO1.2", "not_yet", "Show the data, Ms. Nakamura.")
+    kit.service.adjudicate("lead", sub, "EO2.1", "demonstrated", "")
+    for assessor in ("ana", "ben"):
+        final = kit.service.final_result(assessor, sub)
+        assert (final.result, final.source, final.decided_by) == ("not_yet_earned", "adjudication", "the program lead")
+        assert final.per_detail["EO1.2"][0] == "not_yet" and "Show the data" in final.per_detail["EO1.2"][1]
+        text = final.model_dump_json() + kit.service.open(assessor, sub).model_dump_json()
+        assert_blind(text)
+        assert "ana" not in text.split('"') and "ben" not in text.split('"')  # no username as a value
+    assert kit.service.final_result("lead", sub).decided_by == "lead"
+    with pytest.raises(NotAllowed):
+        kit.service.final_result("cy", sub)
+
+
+def test_assessors_read_an_agreed_result_without_names(kit):
+    sub = kit.in_review()
+    kit.complete("ana", sub)
+    kit.complete("ben", sub)
+    assert kit.service.final_result("ana", sub).decided_by == "both assessors"
+    assert kit.service.final_result("lead", sub).decided_by == "ana, ben"
+
+
+# ---------------------------------------------------------------- the lead adjudicates with the evidence
+
+
+def test_lead_view_carries_the_evidence_and_both_assessors_work_per_disputed_detail(kit):
+    sub = kit.in_review()
+    kit.complete("ana", sub, submit=False)
+    kit.service.save_detail("ana", sub, "EO1.2", action="override", new_status="missing", reason="Only a plan.",
+                            score="not_yet", feedback="Show the data work itself.")
+    kit.service.submit("ana", sub, "not_yet")
+    assert kit.service.lead_view("lead", sub).adjudication == []  # nothing before both submitted
+    kit.complete("ben", sub)
+    items = kit.service.lead_view("lead", sub).adjudication
+    assert [i.detail_id for i in items] == ["EO1.2"]
+    item = items[0]
+    assert item.detail_text == "Examines data." and item.drafted.drafted_status == "weak"
+    assert item.drafted.citations[0].quote == "examined attendance data by subgroup with all staff"
+    ana, ben = item.assessors
+    assert (ana.assessor, ana.action, ana.new_status, ana.reason, ana.score, ana.feedback) == (
+        "ana", "override", "missing", "Only a plan.", "not_yet", "Show the data work itself.")
+    assert (ben.assessor, ben.action, ben.new_status, ben.score, ben.feedback) == (
+        "ben", "confirm", None, "demonstrated", "ben: feedback on EO1.2")
+    assert item.lead_score is None
+    kit.service.adjudicate("lead", sub, "EO1.2", "not_yet", "Show it done.")
+    settled = kit.service.lead_view("lead", sub).adjudication[0]
+    assert (settled.lead_score, settled.lead_feedback) == ("not_yet", "Show it done.")

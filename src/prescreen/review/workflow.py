@@ -30,7 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from prescreen.errors import PrescreenError
+from prescreen.errors import BundleError, PrescreenError
 from prescreen.models import Earner, Manifest, Rubric, Source
 from prescreen.report import Citation, DetailFinding, Report
 from prescreen.review import accounts
@@ -54,6 +54,8 @@ AUDIT_NOTE_CHARS = 4000  # a return reason or a comment: enough to read, never m
 CONTEXT_CHARS = 300
 DRAFT_STATUSES = ("evidenced", "weak", "missing")
 SCORES = ("demonstrated", "not_yet")
+#: who decided a final result, as an assessor reads it: never a name
+BLIND_DECIDED_BY = {"agreement": "both assessors", "adjudication": "the program lead"}
 INCOMPLETE_PROBLEMS = frozenset({"missing_file", "unreadable", "no_text", "unsupported_type", "too_large"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 READINESS_ORDER = {"ready": 0, "not_ready": 1, "unscreenable": 2}
@@ -192,6 +194,14 @@ class PreviousAttempt(BaseModel):
     drafted_status_changed: dict[str, bool]
 
 
+class FinalResultView(BaseModel):
+    result: Literal["earned", "not_yet_earned"]
+    per_detail: dict[str, tuple[str, str]] = Field(description="detail -> (score, feedback for the earner)")
+    decided_by: str
+    decided_at: datetime
+    source: Literal["agreement", "adjudication"]
+
+
 class AssessorView(BaseModel):
     submission: int
     label: str
@@ -218,12 +228,27 @@ class AssessorStatus(BaseModel):
     scored: int
 
 
-class FinalResultView(BaseModel):
-    result: Literal["earned", "not_yet_earned"]
-    per_detail: dict[str, tuple[str, str]] = Field(description="detail -> (score, feedback for the earner)")
-    decided_by: str
-    decided_at: datetime
-    source: Literal["agreement", "adjudication"]
+class AssessorWork(BaseModel):
+    """One assessor's decision and score on one detail, as the lead reads them when adjudicating."""
+
+    assessor: str = Field(description="The assessor's username: the lead sees who did what.")
+    action: Literal["confirm", "override"] | None = None
+    new_status: str | None = Field(None, description="The status an override gave the finding.")
+    reason: str = Field("", description="Why the assessor overrode the drafted finding.")
+    score: ScoreValue | None = None
+    feedback: str = ""
+
+
+class AdjudicationItem(BaseModel):
+    """A disputed detail with what the lead needs to settle it: the detail, the drafted finding with its
+    citations, both assessors' work, and the lead's own score once given."""
+
+    detail_id: str
+    detail_text: str
+    drafted: DetailView
+    assessors: list[AssessorWork]
+    lead_score: ScoreValue | None = None
+    lead_feedback: str = ""
 
 
 class LeadView(AssessorView):
@@ -241,6 +266,8 @@ class LeadView(AssessorView):
     assessor_decisions: dict[str, dict[str, tuple[str, str | None, str]]] = Field(default_factory=dict)
     disputed: list[str] = Field(default_factory=list)
     adjudications: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    adjudication: list[AdjudicationItem] = Field(
+        default_factory=list, description="Each disputed detail with its evidence and both assessors' work.")
     final: FinalResultView | None = None
 
 
@@ -301,6 +328,23 @@ def compare(first: dict[str, tuple[str, str]], second: dict[str, tuple[str, str]
 def result_of(per_detail: dict[str, tuple[str, str]]) -> str:
     """Earned only when every detail is demonstrated."""
     return "earned" if all(score == "demonstrated" for score, _ in per_detail.values()) else "not_yet_earned"
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~])(?:[A-Za-z]:)?[\\/][^\s'\"():,;]*")
+
+
+def scrub_paths(message: str, bundle: Path) -> str:
+    """The message with every server path cut to its base name: the bundle's own first, then any other."""
+    for spelled in {str(bundle.resolve()), str(bundle)}:
+        message = message.replace(spelled, bundle.name)
+    return _ABSOLUTE_PATH.sub(lambda m: re.split(r"[\\/]", m.group().rstrip("/\\"))[-1] or m.group(), message)
+
+
+def not_ingested(bundle: Path, problem: str) -> str:
+    """Why a bundle was refused at ingest, naming the file (never its path on the server) and the fix."""
+    problem = scrub_paths(problem, bundle).removeprefix(f"{bundle.name}: ")
+    return (f"cannot be screened: {bundle.name}: {problem.rstrip('.')}. Nothing was added to the queue; fix the "
+            "bundle and ingest it again")
 
 
 def earner_key(manifest: Manifest | None) -> str | None:
@@ -472,6 +516,27 @@ def detail_view(snap: _Snapshot, finding: DetailFinding, mask, decision, score) 
     )
 
 
+def adjudication_items(details: list[DetailView], disputed: list[str], decisions: dict, scores: dict,
+                       adjudications: dict[str, tuple[str, str]]) -> list[AdjudicationItem]:
+    """Each disputed detail with its drafted finding and both assessors' decisions and scores (by username)."""
+    items = []
+    for detail in (d for d in details if d.detail_id in disputed):
+        lead_score, lead_feedback = adjudications.get(detail.detail_id, (None, ""))
+        work = [assessor_work(name, decisions[name].get(detail.detail_id), scores[name].get(detail.detail_id))
+                for name in scores]
+        items.append(AdjudicationItem(detail_id=detail.detail_id, detail_text=detail.text, drafted=detail,
+                                      assessors=work, lead_score=lead_score, lead_feedback=lead_feedback))
+    return items
+
+
+def assessor_work(name: str, decision: tuple[str, str | None, str] | None,
+                  score: tuple[str, str] | None) -> AssessorWork:
+    action, new_status, reason = decision or (None, None, "")
+    value, feedback = score or (None, "")
+    return AssessorWork(assessor=name, action=action, new_status=new_status, reason=reason, score=value,
+                        feedback=feedback)
+
+
 def flags(report: Report, mask) -> list[str]:
     """Word-count shortfalls, self-analysis issues, file problems and manifest issues, one line each."""
     out = [f"Unscreenable: {report.message}"] if report.readiness == "unscreenable" else []
@@ -589,17 +654,30 @@ class ReviewService:
 
     def ingest(self, actor: str, bundle: Path) -> SubmissionView:
         """Screen the bundle, then store submission, run, findings and audit entry in one transaction."""
+        bundle = Path(bundle)
         with self._tx() as s:
             self._actor(s, actor, "lead", "ingest bundles")
-        screening = self.screen(Path(bundle))  # seconds: no transaction is open meanwhile
+        screening = self._screen(bundle)  # seconds: no transaction is open meanwhile
         try:
             with self._tx() as s:
                 lead = self._actor(s, actor, "lead", "ingest bundles")
                 sub = self._store(s, lead, screening, str(bundle))
                 return self._submission_view(s, sub)
         except IntegrityError as exc:  # the same new submission, ingested by someone else at this very moment
-            raise InvalidTransition(f"{bundle} was ingested by another action at the same moment: "
+            raise InvalidTransition(f"{bundle.name} was ingested by another action at the same moment: "
                                     "ingest it again to add a screening run") from exc
+
+    def _screen(self, bundle: Path) -> Screening:
+        """The screening, or InvalidInput when the bundle cannot be screened at all (not a zip, no manifest,
+        unknown credential, hostile zip): such a bundle never becomes a submission. Messages name the file,
+        never a path on the server."""
+        try:
+            screening = self.screen(bundle)
+        except BundleError as exc:
+            raise InvalidInput(not_ingested(bundle, str(exc))) from None
+        if screening.report.readiness == "unscreenable":
+            raise InvalidInput(not_ingested(bundle, screening.report.message or "it cannot be screened"))
+        return screening
 
     def _store(self, s: Session, lead: User, screening: Screening, origin: str) -> Submission:
         manifest = screening.bundle.manifest if screening.bundle else None
@@ -716,22 +794,61 @@ class ReviewService:
                new_status: str | None = None, reason: str = "") -> AssessorView:
         with self._tx() as s:
             sub, assignment = self._editable(s, actor, submission, "decide")
-            drafted = self._snapshot(s, sub).finding(detail_id).status
-            new_status = _check_decision(detail_id, drafted, action, new_status, reason)
-            _upsert(s, Decision, {"assignment_id": assignment.id, "detail_id": detail_id},
-                    {"action": action, "new_status": new_status, "reason": reason.strip(), "updated_at": utcnow()})
-            _audit(s, actor, "decide", sub.id, detail_id, note=action + (f" -> {new_status}" if new_status else ""))
+            self._write_decision(s, sub, assignment, detail_id, action, new_status, reason)
             return self._assessor_view(s, sub, assignment)
 
     def score(self, actor: str, submission: int, detail_id: str, score: str, feedback: str = "") -> AssessorView:
         _check_score(score, feedback)
         with self._tx() as s:
             sub, assignment = self._editable(s, actor, submission, "score")
-            self._snapshot(s, sub).finding(detail_id)
-            _upsert(s, Score, {"assignment_id": assignment.id, "detail_id": detail_id},
-                    {"score": score, "feedback": feedback.strip(), "updated_at": utcnow()})
-            _audit(s, actor, "score", sub.id, detail_id, note=score)
+            self._write_score(s, sub, assignment, detail_id, score, feedback)
             return self._assessor_view(s, sub, assignment)
+
+    def save_detail(self, actor: str, submission: int, detail_id: str, *, action: str, new_status: str | None = None,
+                    reason: str = "", score: str, feedback: str = "") -> AssessorView:
+        """A detail's decision and score together, in one transaction: both are checked before anything is
+        written, so when either is refused neither is stored."""
+        _check_score(score, feedback)
+        with self._tx() as s:
+            sub, assignment = self._editable(s, actor, submission, "decide")
+            require_state(sub, "score")
+            self._write_decision(s, sub, assignment, detail_id, action, new_status, reason)
+            self._write_score(s, sub, assignment, detail_id, score, feedback)
+            return self._assessor_view(s, sub, assignment)
+
+    def bulk_confirm(self, actor: str, submission: int, detail_ids: list[str]) -> AssessorView:
+        """Confirms the drafted finding of each given detail not decided yet, in one transaction: one decision
+        and one audit entry per detail. A detail already decided keeps its decision (an override is never undone
+        by a bulk action); an unknown detail refuses the whole action."""
+        wanted = list(dict.fromkeys(detail_ids))
+        if not wanted:
+            raise InvalidInput("choose the details to confirm: none was chosen")
+        with self._tx() as s:
+            sub, assignment = self._editable(s, actor, submission, "decide")
+            for detail_id in wanted:
+                self._snapshot(s, sub).finding(detail_id)  # NotFound before anything is written
+            decided = _decisions(s, assignment)
+            for detail_id in (d for d in wanted if d not in decided):
+                self._write_decision(s, sub, assignment, detail_id, "confirm", None, "")
+            return self._assessor_view(s, sub, assignment)
+
+    def _write_decision(self, s: Session, sub: Submission, assignment: Assignment, detail_id: str, action: str,
+                        new_status: str | None, reason: str) -> None:
+        """Checks the decision against the drafted finding, then stores it; a confirmation keeps no reason."""
+        drafted = self._snapshot(s, sub).finding(detail_id).status
+        new_status = _check_decision(detail_id, drafted, action, new_status, reason)
+        reason = reason.strip() if action == "override" else ""
+        _upsert(s, Decision, {"assignment_id": assignment.id, "detail_id": detail_id},
+                {"action": action, "new_status": new_status, "reason": reason, "updated_at": utcnow()})
+        note = action + (f" -> {new_status}" if new_status else "")
+        _audit(s, assignment.assessor.username, "decide", sub.id, detail_id, note=note)
+
+    def _write_score(self, s: Session, sub: Submission, assignment: Assignment, detail_id: str, score: str,
+                     feedback: str) -> None:
+        self._snapshot(s, sub).finding(detail_id)
+        _upsert(s, Score, {"assignment_id": assignment.id, "detail_id": detail_id},
+                {"score": score, "feedback": feedback.strip(), "updated_at": utcnow()})
+        _audit(s, assignment.assessor.username, "score", sub.id, detail_id, note=score)
 
     def submit(self, actor: str, submission: int, recommendation: str, comment: str = "") -> AssessorView:
         with self._tx() as s:
@@ -806,13 +923,23 @@ class ReviewService:
             return self._lead_view(s, sub)
 
     def final_result(self, actor: str, submission: int) -> FinalResultView | None:
-        """The lead, and the submission's assessors, may read it once it is recorded."""
+        """The lead, and the submission's assessors, may read it once it is recorded (None before). An assessor
+        reads it blind: feedback masked, and who decided named by role, never by name."""
         with self._tx() as s:
             user = self._actor(s, actor)
             sub = self._submission(s, submission)
-            if user.role != "lead":
-                self._assignment(s, sub, user)
-            return _final_view(s, sub)
+            if user.role == "lead":
+                return _final_view(s, sub)
+            self._assignment(s, sub, user)
+            return self._blind_final(s, sub)
+
+    def _blind_final(self, s: Session, sub: Submission) -> FinalResultView | None:
+        final = _final_view(s, sub)
+        if final is None:
+            return None
+        mask = self._snapshot(s, sub).mask
+        per_detail = {d: (score, mask(feedback)) for d, (score, feedback) in final.per_detail.items()}
+        return final.model_copy(update={"per_detail": per_detail, "decided_by": BLIND_DECIDED_BY[final.source]})
 
     def audit(self, actor: str, submission: int | None = None) -> list[AuditEntry]:
         with self._tx() as s:
@@ -920,14 +1047,15 @@ class ReviewService:
         snap, assignments = self._snapshot(s, sub), _assignments(s, sub)
         both = len(assignments) == 2 and all(a.submitted_at is not None for a in assignments)
         scores = {a.assessor.username: _scores(s, a) for a in assignments} if both else {}
+        decisions = {a.assessor.username: _decisions(s, a) for a in assignments} if both else {}
+        fields = self._view_fields(s, sub, snap, _unmasked, {}, {})
+        disputed, adjudications = compare(*scores.values())[1] if both else [], _adjudications(s, sub)
         return LeadView(
-            **self._view_fields(s, sub, snap, _unmasked, {}, {}), submitted=both,
-            earner=snap.manifest.earner if snap.manifest else None,
+            **fields, submitted=both, earner=snap.manifest.earner if snap.manifest else None,
             incomplete_reasons=json.loads(sub.incomplete_reasons), returned_reason=sub.returned_reason,
             assessors=[_assessor_status(s, a) for a in assignments], assessor_scores=scores,
-            assessor_decisions={a.assessor.username: _decisions(s, a) for a in assignments} if both else {},
-            disputed=compare(*scores.values())[1] if both else [],
-            adjudications=_adjudications(s, sub), final=_final_view(s, sub),
+            assessor_decisions=decisions, disputed=disputed, adjudications=adjudications, final=_final_view(s, sub),
+            adjudication=adjudication_items(fields["details"], disputed, decisions, scores, adjudications),
         )
 
     def _previous_attempt(self, s: Session, sub: Submission, snap: _Snapshot, mask) -> PreviousAttempt | None:
@@ -1102,7 +1230,8 @@ def _check_score(score: str, feedback: str) -> None:
     if score not in SCORES:
         raise InvalidInput(f"unknown score {score!r}: use demonstrated or not_yet")
     if score == "not_yet" and not feedback.strip():
-        raise InvalidInput("not_yet needs feedback for the earner: say what is missing and how to show it")
+        raise InvalidInput("a \"not yet\" score needs feedback for the earner: say what is missing and how to "
+                           "show it")
 
 
 def _check_complete(detail_ids: list[str], decisions: dict, scores: dict) -> None:
