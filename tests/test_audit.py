@@ -3,6 +3,7 @@ review database filled through ReviewService (SQLite here; PostgreSQL too when P
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -18,6 +19,10 @@ from prescreen.audit.stats import agreement, draft_agreement, draft_vs_final
 from tests.conftest import DETAILS, EARNER
 
 D, N = "demonstrated", "not_yet"
+
+
+def assert_no_nan(text: str) -> None:
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- statistics
@@ -87,7 +92,7 @@ def reviewed(kit):
     work(kit, "ben", a, overrides={"EO1.2": ("evidenced", "The data table on p. 2 shows it.")})
     b = kit.in_review(code="B")
     work(kit, "ana", b, overrides={"EO1.2": ("evidenced", "the data table on p. 2 shows it")})
-    work(kit, "ben", b, scores={"EO1.2": N}, overrides={"EO2.1": ("weak", "Only claimed.")})
+    work(kit, "ben", b, scores={"EO1.2": N}, overrides={"EO2.1": ("weak", "Only <script>claimed</script>.")})
     kit.service.adjudicate("lead", b, "EO1.2", N, "Show the data.")
     again = kit.ingest(code="B", attempt=2)
     kit.service.assign("lead", again.id, ["ana", "cy"])
@@ -174,7 +179,62 @@ def test_every_table_exports_as_csv_without_nan_or_the_earners_identity(reviewed
         rows = list(csv.reader(io.StringIO(table.to_csv())))
         assert rows[0] == table.columns and len(rows) == len(table.rows) + 1
     everything = "".join(t.to_csv() for t in tables) + audit.model_dump_json()
-    assert not re.search(r"\bnan\b", everything, re.IGNORECASE)
+    assert_no_nan(everything)
     for term in (EARNER["name"], EARNER["email"], "Nakamura"):
         assert term not in everything
     assert json.loads(audit.model_dump_json())["flow"]["final"] == 2
+
+
+# ---------------------------------------------------------------- the HTML report and the command
+
+
+def test_html_report_is_self_contained_with_embedded_plots_and_escaped_text(reviewed):
+    from prescreen.audit.html import render_html
+
+    page = render_html(build_audit(reviewed.service.sessions))
+    assert page.startswith("<!DOCTYPE html>") and "</html>" in page
+    images = re.findall(r"<img alt='[^']*' src='data:image/png;base64,([A-Za-z0-9+/=]+)'>", page)
+    assert len(images) == 4 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert not re.search(r"(src|href)=['\"]?(https?:|//)", page) and "<link" not in page
+    assert "<script" not in page and "Only &lt;script&gt;claimed&lt;/script&gt;." in page
+    for heading in ("Coverage", "AI vs human", "Assessors", "Flow"):
+        assert f"<h2>{heading}</h2>" in page
+    assert "kappa undefined: every rating is demonstrated" in page
+    assert_no_nan(page)
+
+
+@pytest.fixture
+def cli_db(tmp_path):
+    """The default database of the settings (SQLite in the data dir), filled like `reviewed`."""
+    from prescreen.review.db import database_url
+    from prescreen.settings import Settings
+    from tests.conftest import ReviewKit
+
+    kit = ReviewKit(database_url(Settings()))
+    a = kit.in_review(code="A")
+    work(kit, "ana", a)
+    work(kit, "ben", a, scores={"EO2.1": N})
+    kit.service.adjudicate("lead", a, "EO2.1", D, "Fine.")
+    yield kit
+    kit.engine.dispose()
+
+
+def test_audit_command_writes_html_csv_and_json(cli_db, tmp_path):
+    from click.testing import CliRunner
+
+    from prescreen.cli import main
+
+    runner = CliRunner()
+    html_file = tmp_path / "out" / "audit.html"
+    assert runner.invoke(main, ["audit", "--out", str(html_file)]).exit_code == 0
+    assert "data:image/png;base64," in html_file.read_text(encoding="utf-8")
+    result = runner.invoke(main, ["audit", "--format", "csv", "--out", str(tmp_path / "csv")])
+    assert result.exit_code == 0 and len(result.output.split()) == 12
+    rows = list(csv.DictReader((tmp_path / "csv" / "adjudication.csv").open(encoding="utf-8")))
+    assert [(r["detail_id"], r["adjudicated"]) for r in rows] == [("EO1.1", "0"), ("EO1.2", "0"), ("EO2.1", "1")]
+    data = json.loads(runner.invoke(main, ["audit", "--format", "json"]).output)
+    assert (data["flow"]["final"], data["flow"]["earned"]) == (1, 1)
+    other = json.loads(runner.invoke(main, ["audit", "--format", "json", "--credential", "other"]).output)
+    assert other["flow"]["submissions"] == 0
+    bad = runner.invoke(main, ["audit", "--since", "2026-02-01", "--until", "2026-01-01"])
+    assert bad.exit_code == 2 and "swap them" in bad.output

@@ -368,5 +368,10 @@ def serve(port: int) -> None:
     serve_app(_review(), port)
 
 
+from prescreen.cli_lead import register as _register_lead_commands  # noqa: E402 - the lead's commands: audit, lint, badges
+
+_register_lead_commands(main, rubrics)
+
+
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from itertools import combinations
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import sessionmaker
@@ -444,3 +444,14 @@ def resubmission_rows(facts: AuditFacts) -> list[ResubmissionRow]:
                                     open=sum(s.state in OPEN_STATES for s in subs),
                                     returned=sum(s.id in returned for s in subs)))
     return rows
+
+
+def write_csv(tables: Iterable[Table], folder: Path) -> list[Path]:
+    """Each table as FOLDER/<name>.csv; the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for table in tables:
+        path = folder / f"{table.name}.csv"
+        path.write_text(table.to_csv(), encoding="utf-8")
+        paths.append(path)
+    return paths
