@@ -371,6 +371,8 @@ def serve(port: int) -> None:
 from prescreen.cli_lead import register as _register_lead_commands  # noqa: E402 - the lead's commands: audit, lint, badges
 
 _register_lead_commands(main, rubrics)
+from prescreen.cli_earner import register as _register_earner_commands  # noqa: E402 - the earner's: init, check
+_register_earner_commands(main)
 
 
 if __name__ == "__main__":

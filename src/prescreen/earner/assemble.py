@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -83,15 +83,21 @@ def new_submission_id() -> str:
 
 
 def assemble(draft: Draft, files: Uploads, out_dir: Path, limits: LimitSettings | None = None) -> Path:
-    """Write the draft as a bundle folder `out_dir` (which must not exist); UploadError or EarnerError, and
-    nothing written, when an upload fails a guard."""
+    """Write the draft as a bundle folder `out_dir` (new, or empty); UploadError or EarnerError, and nothing
+    written, when an upload fails a guard."""
+    return new_folder(out_dir, lambda work: _Writer(draft, files, work, limits or LimitSettings()).write())
+
+
+def new_folder(out_dir: Path, fill: Callable[[Path], None]) -> Path:
+    """`out_dir`, filled by `fill(folder)` in a temporary folder beside it and renamed into place when complete:
+    whole or not at all. EarnerError when `out_dir` exists and is not an empty folder (nothing is overwritten)."""
     out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise EarnerError(f"{out_dir} exists already: choose a new folder for the bundle")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise EarnerError(f"{out_dir} exists already: choose a new folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        _Writer(draft, files, work, limits or LimitSettings()).write()
+        fill(work)
         work.rename(out_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
