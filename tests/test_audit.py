@@ -225,16 +225,19 @@ def test_audit_command_writes_html_csv_and_json(cli_db, tmp_path):
     from prescreen.cli import main
 
     runner = CliRunner()
+    main_audit = ["audit", "--no-similarity"]  # the real model's similarity: tests/test_rubric_lint.py
     html_file = tmp_path / "out" / "audit.html"
-    assert runner.invoke(main, ["audit", "--out", str(html_file)]).exit_code == 0
-    assert "data:image/png;base64," in html_file.read_text(encoding="utf-8")
-    result = runner.invoke(main, ["audit", "--format", "csv", "--out", str(tmp_path / "csv")])
-    assert result.exit_code == 0 and len(result.output.split()) == 12
+    assert runner.invoke(main, [*main_audit, "--out", str(html_file)]).exit_code == 0
+    page = html_file.read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and "<h2>Rubric lint</h2>" in page
+    result = runner.invoke(main, [*main_audit, "--format", "csv", "--out", str(tmp_path / "csv")])
+    assert result.exit_code == 0 and len(result.output.split()) == 12 + 5  # the audit's tables and the lint's
     rows = list(csv.DictReader((tmp_path / "csv" / "adjudication.csv").open(encoding="utf-8")))
     assert [(r["detail_id"], r["adjudicated"]) for r in rows] == [("EO1.1", "0"), ("EO1.2", "0"), ("EO2.1", "1")]
-    data = json.loads(runner.invoke(main, ["audit", "--format", "json"]).output)
+    data = json.loads(runner.invoke(main, [*main_audit, "--format", "json"]).output)
     assert (data["flow"]["final"], data["flow"]["earned"]) == (1, 1)
-    other = json.loads(runner.invoke(main, ["audit", "--format", "json", "--credential", "other"]).output)
+    assert [r["detail_id"] for r in data["lint"]["data"]["assessor_disagreement"]] == ["EO2.1"]
+    other = json.loads(runner.invoke(main, [*main_audit, "--format", "json", "--credential", "other"]).output)
     assert other["flow"]["submissions"] == 0
     bad = runner.invoke(main, ["audit", "--since", "2026-02-01", "--until", "2026-01-01"])
     assert bad.exit_code == 2 and "swap them" in bad.output

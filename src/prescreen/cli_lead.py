@@ -6,13 +6,14 @@ A thin edge over prescreen.audit and prescreen.badges; core errors become one li
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import click
 
-from prescreen.cli import _review, fail
+from prescreen.cli import _review, _settings, fail
 
 DAY = click.DateTime(["%Y-%m-%d"])
 
@@ -38,32 +39,106 @@ def _write(text: str, out: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path),
               help="File to write (html, json; default: standard output) or folder of CSV files (default: audit-csv).")
-def audit(credential, rubric_version, since, until, fmt: str, out: Path | None) -> None:
-    """The audit of the review database: coverage, AI vs human, assessors, flow.
+@click.option("--similarity/--no-similarity", default=True, show_default=True,
+              help="Include the rubric lint's embedding similarity of details (loads the embedding model).")
+def audit(credential, rubric_version, since, until, fmt: str, out: Path | None, similarity: bool) -> None:
+    """The audit of the review database: coverage, AI vs human, assessors, flow, rubric lint.
 
     html: one self-contained page with the plots embedded; csv: one file per table; json: every section.
     """
     from prescreen.audit import AuditFilter, build_audit
+    from prescreen.audit.lint import lint_audit
     from prescreen.audit.report import write_csv
 
     where = AuditFilter(credential=credential, rubric_version=rubric_version, since=_day(since), until=_day(until))
     if where.since and where.until and where.since > where.until:
         fail(f"--since {where.since} is after --until {where.until}: swap them")
     result = build_audit(_review().sessions, where)
+    lint = lint_audit(result, _embedder() if similarity else None)
     if fmt == "csv":
-        for path in write_csv(result.tables(), out or Path("audit-csv")):
+        for path in write_csv([*result.tables(), *lint.tables()], out or Path("audit-csv")):
             click.echo(path)
     elif fmt == "json":
-        _write(result.model_dump_json(indent=2), out)
+        _write(json.dumps({**result.model_dump(mode="json"), "lint": lint.model_dump(mode="json")}, indent=2), out)
     else:
         from prescreen.audit.html import render_html
 
-        _write(render_html(result), out)
+        _write(render_html(result, [("Rubric lint", lint.tables())]), out)
+
+
+def _embedder():
+    from prescreen.embeddings import make_embedder
+
+    return make_embedder(_settings())
+
+
+@click.command("lint")
+@click.argument("rubrics", nargs=-1)
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.70, show_default=True,
+              help="Cosine similarity of two details' queries at which the pair is flagged.")
+@click.option("--top", type=click.IntRange(0), default=5, show_default=True,
+              help="Pairs shown per rubric: the flagged ones, then the closest others.")
+@click.option("--reviews/--no-reviews", default=True, show_default=True,
+              help="Also report, from the review database, details rarely evidenced and those disagreed on most.")
+def rubrics_lint(rubrics: tuple[str, ...], threshold: float, top: int, reviews: bool) -> None:
+    """Lint rubrics (ids or files; default: every rubric prescreen knows): details so alike that evidence for one
+    is retrieved for the other, shared look-fors; with --reviews, what the review data shows.
+
+    Exit status 1 when a pair is flagged or a look-for is shared, else 0.
+    """
+    from prescreen.audit.lint import lint_rubric
+
+    embedder, chosen = _embedder(), _rubrics(rubrics)
+    problems = 0
+    for rubric in chosen:
+        result = lint_rubric(rubric, embedder, threshold, top)
+        problems += result.problems
+        _print_rubric_lint(result)
+    if reviews:
+        _print_data_lint([r.id for r in chosen])
+    if problems:
+        click.echo(f"prescreen: {problems} problem(s) found", err=True)
+        sys.exit(1)
+
+
+def _rubrics(names: tuple[str, ...]):
+    from prescreen.rubrics import RubricLibrary, load_rubric
+
+    library = RubricLibrary(_settings().rubrics_dir)
+    if not names:
+        return list(library.all().values())
+    return [load_rubric(Path(n)) if Path(n).is_file() else library.get(n) for n in names]
+
+
+def _print_rubric_lint(result) -> None:
+    click.echo(f"{result.rubric} (version {result.version})")
+    for pair in result.pairs:
+        mark = "FLAG " if pair.flagged else "     "
+        click.echo(f"  {mark}{pair.first} ~ {pair.second}  similarity {pair.similarity:.2f}")
+    for shared in result.shared_look_fors:
+        click.echo(f"  FLAG look-for {shared.look_for!r} is in {', '.join(shared.details)}")
+
+
+def _print_data_lint(credentials: list[str]) -> None:
+    from prescreen.audit import AuditFilter, build_audit
+    from prescreen.audit.html import describe
+    from prescreen.audit.lint import lint_data
+
+    for credential in credentials:
+        data = lint_data(build_audit(_review().sessions, AuditFilter(credential=credential)))
+        click.echo(f"{credential}: from the review data")
+        for row in data.rarely_evidenced:
+            never = "never" if row.never else "rarely"
+            click.echo(f"  {row.detail_id} {never} evidenced ({row.final_n} final results, {row.drafted_n} drafts)")
+        for title, rows in (("assessors disagree", data.assessor_disagreement), ("AI and final differ", data.ai_disagreement)):
+            for row in rows:
+                click.echo(f"  {row.detail_id}: {title}: {describe(row.stats)}")
 
 
 def register(main: click.Group, rubrics: click.Group) -> None:
     """Add the lead's commands to `prescreen` (and `lint` to `prescreen rubrics`)."""
     main.add_command(audit)
+    rubrics.add_command(rubrics_lint)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,9 +19,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import sessionmaker
 
 from prescreen.audit.facts import AuditFacts, AuditFilter, SubmissionFacts, load_facts
-from prescreen.audit.stats import (
-    DRAFT_STATUSES, Agreement, agreement, draft_agreement, draft_vs_final, rate,
-)
+from prescreen.audit.stats import DRAFT_STATUSES, Agreement, agreement, draft_agreement, draft_vs_final, rate
+from prescreen.models import Rubric
 
 Cell = str | int | float | None
 OPEN_STATES = ("incomplete", "awaiting_assignment", "in_review", "adjudication")
@@ -206,6 +205,8 @@ class Audit(BaseModel):
     queue: list[QueueRow]
     reasons: list[ReasonRow]
     resubmissions: list[ResubmissionRow]
+    rubrics: list[Rubric] = Field(default_factory=list, exclude=True,
+                                  description="The rubrics the submissions were last screened with (for the lint).")
 
     def tables(self) -> list[Table]:
         return [
@@ -251,7 +252,7 @@ def audit_of(facts: AuditFacts, where: AuditFilter, now: datetime) -> Audit:
         pairs=pair_rows(subs), assessors=assessor_rows(subs),
         adjudication=[adjudication_row(subs, d) for d in details],
         flow=flow_summary(subs, len(facts.returns)), final_times=final_times(subs), queue=queue_rows(subs, now),
-        reasons=reason_rows(facts), resubmissions=resubmission_rows(facts),
+        reasons=reason_rows(facts), resubmissions=resubmission_rows(facts), rubrics=list(facts.rubrics.values()),
     )
 
 
