@@ -1,0 +1,124 @@
+"""What each role reads, built from the database inside the service's transaction: the submission as the lead
+lists it, the assessor's blind view, the lead's full view, the previous attempt, the queue's items, and the
+final result as an assessor reads it. Permissions are the service's; this only assembles.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from prescreen.review import queries as q
+from prescreen.review.blind import Mask, Snapshot, Snapshots, unmasked
+from prescreen.review.db import Assignment, ScreeningRun, Submission, aware, utcnow
+from prescreen.review.rules import BLIND_DECIDED_BY, compare, label
+from prescreen.review.views import (
+    ArtifactView, AssessorView, DecisionTuple, FinalResultView, LeadView, PreviousAttempt, PreviousDetail, QueueItem,
+    ScoreTuple, SubmissionView, adjudication_items, detail_view, flags,
+)
+
+
+class Reader:
+    """Builds views over one session; masks through the snapshots' Maskers."""
+
+    def __init__(self, snapshots: Snapshots):
+        self.snapshots = snapshots
+
+    def submission_view(self, s: Session, sub: Submission) -> SubmissionView:
+        reasons = json.loads(sub.incomplete_reasons)
+        runs = s.scalar(select(func.count(ScreeningRun.id)).where(ScreeningRun.submission_id == sub.id))
+        return SubmissionView(
+            id=sub.id, label=label(sub), code=sub.code, credential=sub.credential, attempt=sub.attempt,
+            state=sub.state, readiness=sub.readiness, incomplete=bool(reasons), incomplete_reasons=reasons,
+            assigned_to=[a.assessor.username for a in q.assignments(s, sub)], previous=sub.previous_id,
+            screening_runs=runs, returned_reason=sub.returned_reason, created_at=aware(sub.created_at),
+        )
+
+    def assessor_view(self, s: Session, sub: Submission, assignment: Assignment) -> AssessorView:
+        """Masked, and only the actor's own decisions and scores: blind to the earner and the other assessor."""
+        snap = self.snapshots.latest(s, sub)
+        fields = self._view_fields(s, sub, snap, snap.mask, q.decisions(s, assignment), q.scores(s, assignment))
+        return AssessorView(**fields, submitted=assignment.submitted_at is not None,
+                            recommendation=assignment.recommendation, comment=snap.mask(assignment.comment))
+
+    def lead_view(self, s: Session, sub: Submission) -> LeadView:
+        """Unmasked; both assessors' work (and the disputes) only once both have submitted."""
+        snap, assignments = self.snapshots.latest(s, sub), q.assignments(s, sub)
+        both = len(assignments) == 2 and all(a.submitted_at is not None for a in assignments)
+        scores = {a.assessor.username: q.scores(s, a) for a in assignments} if both else {}
+        decisions = {a.assessor.username: q.decisions(s, a) for a in assignments} if both else {}
+        fields = self._view_fields(s, sub, snap, unmasked, {}, {})
+        disputed, adjudications = compare(*scores.values())[1] if both else [], q.adjudications(s, sub)
+        return LeadView(
+            **fields, submitted=both, earner=snap.manifest.earner if snap.manifest else None,
+            incomplete_reasons=json.loads(sub.incomplete_reasons), returned_reason=sub.returned_reason,
+            assessors=[q.assessor_status(s, a) for a in assignments], assessor_scores=scores,
+            assessor_decisions=decisions, disputed=disputed, adjudications=adjudications, final=q.final_view(s, sub),
+            adjudication=adjudication_items(fields["details"], disputed, decisions, scores, adjudications),
+        )
+
+    def blind_final(self, s: Session, sub: Submission) -> FinalResultView | None:
+        """The final result as an assessor reads it: feedback masked, who decided named by role, never by name."""
+        final = q.final_view(s, sub)
+        if final is None:
+            return None
+        mask = self.snapshots.latest(s, sub).mask
+        per_detail = {d: (score, mask(feedback)) for d, (score, feedback) in final.per_detail.items()}
+        return final.model_copy(update={"per_detail": per_detail, "decided_by": BLIND_DECIDED_BY[final.source]})
+
+    def _view_fields(self, s: Session, sub: Submission, snap: Snapshot, mask: Mask,
+                     decisions: dict[str, DecisionTuple], scores: dict[str, ScoreTuple]) -> dict[str, Any]:
+        return dict(
+            submission=sub.id, label=label(sub), credential=sub.credential, attempt=sub.attempt, status=sub.state,
+            rubric_title=snap.rubric.title if snap.rubric else snap.report.rubric_title,
+            details=[detail_view(snap, f, mask, decisions.get(f.detail_id), scores.get(f.detail_id))
+                     for f in snap.report.details],
+            flags=flags(snap.report, mask), previous_attempt=self._previous_attempt(s, sub, snap, mask),
+            artifacts=[ArtifactView(artifact_id=src.id, title=mask(src.title), kind=src.kind, role=src.role)
+                       for src in snap.sources.values()],
+        )
+
+    def _previous_attempt(self, s: Session, sub: Submission, snap: Snapshot, mask: Mask) -> PreviousAttempt | None:
+        if sub.previous_id is None:
+            return None
+        previous = s.get(Submission, sub.previous_id)
+        before = {f.detail_id: f.status for f in self.snapshots.latest(s, previous).report.details}
+        final = q.final_view(s, previous)
+        per_detail = final.per_detail if final else {}
+        return PreviousAttempt(
+            submission=previous.id, attempt=previous.attempt, result=final.result if final else None,
+            not_yet=[PreviousDetail(detail_id=d, feedback=mask(feedback))
+                     for d, (score, feedback) in per_detail.items() if score == "not_yet"],
+            previous_drafted_status=before,
+            drafted_status_changed={f.detail_id: before[f.detail_id] != f.status
+                                    for f in snap.report.details if f.detail_id in before},
+        )
+
+    # ------------------------------------------------------------ the queue's items
+
+    def assessor_item(self, s: Session, sub: Submission, assignment: Assignment) -> QueueItem:
+        snap = self.snapshots.latest(s, sub)
+        reasons = [snap.mask(r) for r in json.loads(sub.incomplete_reasons)]
+        return queue_item(sub, reasons, my_progress=q.progress(s, assignment, len(snap.detail_ids)))
+
+    def lead_item(self, s: Session, sub: Submission) -> QueueItem:
+        assignments = q.assignments(s, sub)
+        final = q.final_view(s, sub)
+        if final:
+            progress = f"final: {final.result.replace('_', ' ')}"
+        elif assignments:
+            n = q.detail_count(s, sub)
+            progress = "; ".join(f"{a.assessor.username}: {q.progress(s, a, n)}" for a in assignments)
+        else:
+            progress = sub.state.replace("_", " ")
+        return queue_item(sub, json.loads(sub.incomplete_reasons), my_progress=progress,
+                          assigned_to=[a.assessor.username for a in assignments])
+
+
+def queue_item(sub: Submission, reasons: list[str], **fields: Any) -> QueueItem:
+    age = (utcnow() - aware(sub.created_at)).total_seconds() / 86400
+    return QueueItem(submission=sub.id, label=label(sub), credential=sub.credential, readiness=sub.readiness,
+                     incomplete=bool(reasons), incomplete_reasons=reasons, status=sub.state, age_days=age, **fields)

@@ -1,0 +1,306 @@
+"""What each role is shown: the view models (pydantic) and the pure functions that build them.
+
+Builders take a `mask`: the Snapshot's Masker for assessors, `unmasked` for the lead. Nothing here reads the
+database or decides a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from prescreen.models import Earner, Manifest, Source
+from prescreen.report import Citation, DetailFinding, Report
+from prescreen.review import accounts
+from prescreen.review.blind import Mask, Snapshot
+from prescreen.review.db import User
+from prescreen.review.rules import DecisionAction, Result, ResultSource, ScoreValue, State
+from prescreen.verify import clean_quote, region_text
+
+CONTEXT_CHARS = 300
+DecisionTuple = tuple[str, str | None, str]  # (action, new_status, reason), as the UI reads it
+ScoreTuple = tuple[str, str]  # (score, feedback)
+
+
+# ---------------------------------------------------------------- view models
+
+
+class UserView(BaseModel):
+    username: str
+    role: accounts.Role
+    display_name: str = ""
+
+
+class SubmissionView(BaseModel):
+    """A submission as the lead sees it in lists and after an action. Never the earner's identity."""
+
+    id: int
+    label: str = Field(description='"S-2026-0101 · attempt 1": never the earner\'s name.')
+    code: str = Field(description="The manifest's submission_id.")
+    credential: str
+    attempt: int
+    state: State
+    readiness: str
+    incomplete: bool = Field(description="The pre-check failed: it can be returned to the earner.")
+    incomplete_reasons: list[str]
+    assigned_to: list[str]
+    previous: int | None = Field(None, description="The submission of the previous attempt, when linked.")
+    screening_runs: int = Field(description="How many times it was screened (each run is kept).")
+    returned_reason: str | None = None
+    created_at: datetime
+
+
+class QueueItem(BaseModel):
+    submission: int
+    label: str
+    credential: str
+    readiness: str
+    incomplete: bool
+    incomplete_reasons: list[str]
+    status: str = Field(description="The submission's state.")
+    age_days: float
+    assigned_to: list[str] = Field(default_factory=list, description="Lead only; always empty for assessors.")
+    my_progress: str
+
+
+class CitationView(BaseModel):
+    artifact_id: str
+    title: str
+    where: str = Field(description='"p. 3", "para. 12", "00:04:10-00:05:00".')
+    quote: str
+    context_before: str = Field("", description="Masked text before the quote in the cited place (~300 chars).")
+    context_after: str = Field("", description="Masked text after the quote in the cited place (~300 chars).")
+
+
+class SelfAnalysisView(BaseModel):
+    artifact_id: str | None
+    locator: str | None
+    explanation: str
+
+
+class DetailView(BaseModel):
+    detail_id: str
+    outcome_id: str
+    text: str
+    drafted_status: str
+    confidence: float
+    rationale: str
+    citations: list[CitationView]
+    self_analysis: list[SelfAnalysisView]
+    issues: list[str]
+    decision: tuple[str, str | None, str] | None = Field(None, description="(action, new_status, reason): yours.")
+    score: tuple[str, str] | None = Field(None, description="(score, feedback): yours.")
+    drafted_by: str = Field("extractive", description="Who drafted the finding: `llm:<model>` or `extractive`.")
+    fallback_reason: str | None = Field(None, description="Why the extractive drafter stood in for the LLM.")
+
+
+class ArtifactView(BaseModel):
+    """Added: the files that could be read, for listing them."""
+
+    artifact_id: str
+    title: str
+    kind: str
+    role: str
+
+
+class PreviousDetail(BaseModel):
+    detail_id: str
+    feedback: str
+
+
+class PreviousAttempt(BaseModel):
+    submission: int
+    attempt: int
+    result: str | None = Field(description="Its final result, or None when it had none (returned).")
+    not_yet: list[PreviousDetail] = Field(description="Details scored not_yet last time, with the feedback given.")
+    previous_drafted_status: dict[str, str]
+    drafted_status_changed: dict[str, bool]
+
+
+class FinalResultView(BaseModel):
+    result: Result
+    per_detail: dict[str, tuple[str, str]] = Field(description="detail -> (score, feedback for the earner)")
+    decided_by: str
+    decided_at: datetime
+    source: ResultSource
+
+
+class AssessorView(BaseModel):
+    submission: int
+    label: str
+    credential: str
+    rubric_title: str
+    attempt: int
+    status: str
+    submitted: bool
+    details: list[DetailView]
+    flags: list[str]
+    previous_attempt: PreviousAttempt | None = None
+    recommendation: str | None = None
+    comment: str = ""
+    artifacts: list[ArtifactView] = Field(default_factory=list)
+
+
+class AssessorStatus(BaseModel):
+    username: str
+    display_name: str
+    submitted: bool
+    submitted_at: datetime | None
+    recommendation: str | None
+    decided: int
+    scored: int
+
+
+class AssessorWork(BaseModel):
+    """One assessor's decision and score on one detail, as the lead reads them when adjudicating."""
+
+    assessor: str = Field(description="The assessor's username: the lead sees who did what.")
+    action: DecisionAction | None = None
+    new_status: str | None = Field(None, description="The status an override gave the finding.")
+    reason: str = Field("", description="Why the assessor overrode the drafted finding.")
+    score: ScoreValue | None = None
+    feedback: str = ""
+
+
+class AdjudicationItem(BaseModel):
+    """A disputed detail with what the lead needs to settle it: the detail, the drafted finding with its
+    citations, both assessors' work, and the lead's own score once given."""
+
+    detail_id: str
+    detail_text: str
+    drafted: DetailView
+    assessors: list[AssessorWork]
+    lead_score: ScoreValue | None = None
+    lead_feedback: str = ""
+
+
+class LeadView(AssessorView):
+    """Everything, unmasked: the lead also sees the earner and, once both submitted, both assessors' work.
+
+    Inherited fields read for the lead: `submitted` is true when both assessors have submitted; `details`
+    carry no decision or score of the lead's own (see `assessor_decisions`, `assessor_scores`).
+    """
+
+    earner: Earner | None = None
+    incomplete_reasons: list[str] = Field(default_factory=list)
+    returned_reason: str | None = None
+    assessors: list[AssessorStatus] = Field(default_factory=list)
+    assessor_scores: dict[str, dict[str, tuple[str, str]]] = Field(default_factory=dict)
+    assessor_decisions: dict[str, dict[str, tuple[str, str | None, str]]] = Field(default_factory=dict)
+    disputed: list[str] = Field(default_factory=list)
+    adjudications: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    adjudication: list[AdjudicationItem] = Field(
+        default_factory=list, description="Each disputed detail with its evidence and both assessors' work.")
+    final: FinalResultView | None = None
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    submission: int | None
+    detail: str | None
+    note: str = ""
+
+
+# ---------------------------------------------------------------- building views
+
+
+def locate(text: str, quote: str) -> tuple[int, int] | None:
+    """Where the quote is in the text: exactly, or word for word ignoring case, spacing and punctuation."""
+    quote = clean_quote(quote)
+    start = text.find(quote) if quote else -1
+    if start >= 0:
+        return start, start + len(quote)
+    words = re.findall(r"\w+", quote)
+    found = re.search(r"\W+".join(map(re.escape, words)), text, re.IGNORECASE) if words else None
+    return found.span() if found else None
+
+
+def around(text: str, quote: str, width: int = CONTEXT_CHARS) -> tuple[str, str, str]:
+    """(before, quote as found, after): about `width` characters each side, cut at white space."""
+    span = locate(text, quote)
+    if span is None:
+        return "", quote, ""
+    i, j = span
+    a, b = max(0, i - width), min(len(text), j + width)
+    if a > 0:
+        space = re.compile(r"\s").search(text, a, i)
+        a = space.end() if space else i
+    if b < len(text):
+        b = max(j, text.rfind(" ", j, b), text.rfind("\n", j, b))
+    return text[a:i], text[i:j], text[j:b]
+
+
+def citation_view(sources: dict[str, Source], citation: Citation, mask: Mask) -> CitationView:
+    source = sources.get(citation.artifact_id)
+    region = (region_text(source, citation) if source else None) or ""
+    before, quote, after = around(region, citation.quote)
+    return CitationView(
+        artifact_id=citation.artifact_id, title=mask(source.title if source else ""),
+        where=citation.where,
+        quote=mask(quote), context_before=mask(before), context_after=mask(after),
+    )
+
+
+def self_analysis_views(manifest: Manifest | None, detail_id: str, mask: Mask) -> list[SelfAnalysisView]:
+    views = []
+    for entry in (e for e in manifest.self_analysis if e.detail == detail_id) if manifest else []:
+        for ref in entry.evidence or [None]:
+            views.append(SelfAnalysisView(
+                artifact_id=ref.artifact if ref else None, locator=mask(ref.locator) if ref and ref.locator else None,
+                explanation=mask(entry.explanation),
+            ))
+    return views
+
+
+def detail_view(snap: Snapshot, finding: DetailFinding, mask: Mask, decision: DecisionTuple | None,
+                score: ScoreTuple | None) -> DetailView:
+    return DetailView(
+        detail_id=finding.detail_id, outcome_id=finding.outcome_id or "", text=snap.detail_text(finding.detail_id),
+        drafted_status=finding.status, confidence=finding.confidence, rationale=mask(finding.rationale),
+        citations=[citation_view(snap.sources, c, mask) for c in finding.citations],
+        self_analysis=self_analysis_views(snap.manifest, finding.detail_id, mask),
+        issues=[mask(i.message) for i in snap.report.self_analysis_issues if i.detail_id == finding.detail_id],
+        decision=decision, score=score, drafted_by=finding.drafted_by, fallback_reason=finding.fallback_reason,
+    )
+
+
+def adjudication_items(details: list[DetailView], disputed: list[str], decisions: dict[str, dict[str, DecisionTuple]],
+                       scores: dict[str, dict[str, ScoreTuple]],
+                       adjudications: dict[str, ScoreTuple]) -> list[AdjudicationItem]:
+    """Each disputed detail with its drafted finding and both assessors' decisions and scores (by username)."""
+    items = []
+    for detail in (d for d in details if d.detail_id in disputed):
+        lead_score, lead_feedback = adjudications.get(detail.detail_id, (None, ""))
+        work = [assessor_work(name, decisions[name].get(detail.detail_id), scores[name].get(detail.detail_id))
+                for name in scores]
+        items.append(AdjudicationItem(detail_id=detail.detail_id, detail_text=detail.text, drafted=detail,
+                                      assessors=work, lead_score=lead_score, lead_feedback=lead_feedback))
+    return items
+
+
+def assessor_work(name: str, decision: DecisionTuple | None, score: ScoreTuple | None) -> AssessorWork:
+    action, new_status, reason = decision or (None, None, "")
+    value, feedback = score or (None, "")
+    return AssessorWork(assessor=name, action=action, new_status=new_status, reason=reason, score=value,
+                        feedback=feedback)
+
+
+def flags(report: Report, mask: Mask) -> list[str]:
+    """Word-count shortfalls, self-analysis issues, file problems and manifest issues, one line each."""
+    out = [f"Unscreenable: {report.message}"] if report.readiness == "unscreenable" else []
+    out += [f"Word count: {p.part_id} has {p.word_count} words, below its minimum of {p.minimum}"
+            for p in report.parts if p.shortfall]
+    out += [f"Self-analysis {i.detail_id}: {i.message}" for i in report.self_analysis_issues]
+    out += [f"File {p.file}{f' ({p.where})' if p.where else ''}: {p.kind.replace('_', ' ')}: {p.message}"
+            for p in report.problems]
+    out += [f"Manifest {i.location}: {i.message}" for i in report.manifest_issues]
+    return [mask(line) for line in out]
+
+
+
+def user_view(user: User) -> UserView:
+    return UserView(username=user.username, role=user.role, display_name=user.display_name)
