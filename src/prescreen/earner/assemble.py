@@ -197,6 +197,15 @@ class _Writer:
                               "keep only the ones that show evidence")
 
 
+def check_upload(name: str, path: Path, limits: LimitSettings) -> None:
+    """UploadError, with the screen's own message, when the file uploaded as `name` could never go into a bundle:
+    a type the screen cannot read, larger than a file may be, or empty. For storing an upload before assembly."""
+    with tempfile.TemporaryDirectory(prefix="upload-") as folder:
+        copy = Path(folder) / _safe_name(name)
+        shutil.copyfile(path, copy)
+        _guard(name, lambda: check_file(Path(folder), copy.name, limits))
+
+
 def _guard(name: str, check) -> None:
     """Run a check of the screen's; its ExtractionError becomes an UploadError naming the upload."""
     try:
