@@ -1,4 +1,4 @@
-"""The program lead's commands: `prescreen audit`, `prescreen rubrics lint`, `prescreen badge export|keygen`.
+"""The program lead's commands: `prescreen audit`, `prescreen rubrics lint`, `prescreen badge keygen|export`.
 
 A thin edge over prescreen.audit and prescreen.badges; core errors become one line and exit 2 (cli._Group).
 `register(main, rubrics)` adds them to the `prescreen` command and its `rubrics` group.
@@ -135,10 +135,48 @@ def _print_data_lint(credentials: list[str]) -> None:
                 click.echo(f"  {row.detail_id}: {title}: {describe(row.stats)}")
 
 
+@click.group()
+def badge() -> None:
+    """Open Badges 3.0 credentials for earned results, signed by the issuer (PRESCREEN_ISSUER_* settings)."""
+
+
+@badge.command("keygen")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the private key (default: PRESCREEN_ISSUER_KEY_FILE, else issuer-ed25519.pem "
+                   "in the data directory).")
+@click.option("--force", is_flag=True, help="Replace an existing key (badges signed with it stop verifying).")
+def badge_keygen(out: Path | None, force: bool) -> None:
+    """Make the issuer's Ed25519 signing key; print its public JWK, to publish in the issuer's profile."""
+    from prescreen.badges import IssuerSettings, generate_key, public_jwk
+
+    issuer = IssuerSettings()
+    path = out or issuer.key_path(_settings().data_dir)
+    key = generate_key(path, overwrite=force)
+    click.echo(f"private key written to {path} (keep it secret); public key:", err=True)
+    click.echo(json.dumps(public_jwk(key, issuer.id), indent=2))
+
+
+@badge.command("export")
+@click.argument("submission_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(["jwt", "json"]), default="jwt", show_default=True,
+              help="jwt: the signed VC-JWT (the credential); json: its payload, the OpenBadgeCredential, to read.")
+def badge_export(submission_id: int, out: Path | None, fmt: str) -> None:
+    """Issue the OpenBadgeCredential of SUBMISSION_ID's earned final result (its #number in the queue)."""
+    from prescreen.badges import IssuerSettings, issue_badge, load_key
+
+    issuer = IssuerSettings()
+    issuer.profile()  # says which settings are missing before anything else
+    key = load_key(issuer.key_path(_settings().data_dir))
+    issued = issue_badge(_review().sessions, submission_id, issuer, key)
+    _write(issued.jwt if fmt == "jwt" else json.dumps(issued.credential, indent=2, ensure_ascii=False), out)
+
+
 def register(main: click.Group, rubrics: click.Group) -> None:
     """Add the lead's commands to `prescreen` (and `lint` to `prescreen rubrics`)."""
     main.add_command(audit)
     rubrics.add_command(rubrics_lint)
+    main.add_command(badge)
 
 
 if __name__ == "__main__":  # pragma: no cover
