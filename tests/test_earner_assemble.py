@@ -146,3 +146,23 @@ def test_a_draft_is_checked_as_it_is_made():
     with pytest.raises(ValidationError, match="Extra inputs"):
         Draft(credential=CREDENTIAL, grade="A")
     assert small_draft().uploads() == ["Attendance data.pdf", "plan.docx", "night.vtt"]
+
+
+def test_places_picked_for_every_detail_screen_without_locator_issues(screener, tmp_path):
+    """What a picker writes, through assemble and the whole screen: every pointer is followed, none is broken."""
+    from prescreen.earner.places import read_places
+    from prescreen.rubrics import RubricLibrary
+
+    files = uploads(tmp_path / "uploads")
+    draft = small_draft()
+    picked = []
+    for artifact in draft.artifacts:
+        path = files[artifact.upload]
+        found = read_places(path.parent, path.name, artifact.id, LimitSettings())
+        picked += [EvidenceRef(artifact=artifact.id, locator=place.locator) for place in found.places]
+    details = RubricLibrary().get(CREDENTIAL).details
+    entries = [SelfAnalysisEntry(detail=d.id, evidence=[picked[i % len(picked)]], explanation=EXPLAIN)
+               for i, d in enumerate(details)]
+    report = screener.screen(assemble(small_draft(self_analysis=entries), files, tmp_path / "built")).report
+    assert len(picked) >= 5 and {e.evidence[0].locator for e in entries} >= {"p. 1", "p. 2", "§ Advisory", "para. 2"}
+    assert [i for i in report.self_analysis_issues if i.kind.startswith("locator") or i.kind in ("no_entry", "unknown_artifact")] == []

@@ -102,3 +102,10 @@ def test_check_with_the_real_model(rubrics, tmp_path):
     result = run("check", "--quiet", str(tiny_bundle(tmp_path / "sound")))
     assert result.exit_code == 0, result.output
     assert "EO1.1  Implements a structure" in result.output and "found in A1 (roster), p. 1:" in result.output
+
+
+def test_init_fills_an_empty_folder(tmp_path):
+    folder = tmp_path / "work" / "empty"
+    folder.mkdir(parents=True)
+    assert run("init", EQUITY.id, str(folder)).exit_code == 0
+    assert (folder / "submission.yaml").is_file() and [p.name for p in folder.parent.iterdir()] == ["empty"]
