@@ -109,3 +109,13 @@ def test_init_fills_an_empty_folder(tmp_path):
     folder.mkdir(parents=True)
     assert run("init", EQUITY.id, str(folder)).exit_code == 0
     assert (folder / "submission.yaml").is_file() and [p.name for p in folder.parent.iterdir()] == ["empty"]
+
+
+def test_check_as_json_for_scripts(fake_model, tmp_path):
+    import json
+
+    result = run("check", "--json", str(tiny_bundle(tmp_path / "sound")))
+    assert result.exit_code == 0
+    check = json.loads(result.output)
+    assert check["credential"] == CREDENTIAL and [d["detail_id"] for d in check["details"]] == ["EO1.1", "EO1.2"]
+    assert check["label"].startswith("Pre-check, not an assessment.")

@@ -136,3 +136,12 @@ def test_a_bundle_that_cannot_be_screened_is_one_thing_to_fix(screener, tmp_path
     check = self_check(screener.screen(tmp_path / "empty"))
     assert [(n.kind, n.must_fix) for n in check.must_fix] == [("manifest", True)]
     assert "no submission.yaml" in check.must_fix[0].says and check.details == []
+
+
+def test_a_missing_part_is_said_once(screener, tmp_path):
+    bundle = tiny_bundle(tmp_path / "no-reflection")
+    text = (bundle / "submission.yaml").read_text().replace("  reflection: reflection.md\n", "")
+    (bundle / "submission.yaml").write_text(text)
+    check = self_check(screener.screen(bundle))
+    said = [t for _, _, t in notes(check) if "reflection" in t]
+    assert said == ["The reflection is missing. Write it, or upload it as a file: at least 20 words."]

@@ -34,8 +34,9 @@ def init(credential: str, folder: Path) -> None:
 
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="The self-check as JSON (for scripts), not text.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
-def check(folder: Path, quiet: bool) -> None:
+def check(folder: Path, as_json: bool, quiet: bool) -> None:
     """Pre-check the bundle FOLDER (or .zip) before you submit it: the offline screen, in your words.
 
     Exit status: 0 when nothing must be fixed (advice may remain), 1 when something must, 2 when the bundle
@@ -53,7 +54,7 @@ def check(folder: Path, quiet: bool) -> None:
     if screening.report.readiness == "unscreenable":
         fail(f"{folder}: cannot be checked: {screening.report.message}")
     result = self_check(screening)
-    click.echo(to_text(result))
+    click.echo(result.model_dump_json(indent=2) if as_json else to_text(result))
     if result.must_fix:
         sys.exit(EXIT_MUST_FIX)
 

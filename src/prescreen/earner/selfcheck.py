@@ -95,8 +95,10 @@ def self_check(screening: Screening) -> SelfCheck:
             kind="manifest", must_fix=True, says=f"The submission cannot be checked: {report.message}.",
             fix="Fix submission.yaml (or start again with `prescreen init`).")])
     words = _Words(screening)
+    missing = {f"parts.{p.part_id}" for p in report.parts if p.file is None}  # said once, by the part's own note
     general = [_part_note(p) for p in report.parts if p.shortfall]
-    general += [_problem_note(p) for p in report.problems] + [_manifest_note(i) for i in report.manifest_issues]
+    general += [_problem_note(p) for p in report.problems]
+    general += [_manifest_note(i) for i in report.manifest_issues if i.location not in missing]
     return SelfCheck(credential=report.credential, rubric_title=report.rubric_title, general=general,
                      details=[words.detail(d) for d in screening.rubric.details])
 
@@ -106,6 +108,9 @@ def self_check(screening: Screening) -> SelfCheck:
 
 def _part_note(part: PartResult) -> Note:
     name, minimum = part.part_id.replace("_", " "), part.minimum or 0
+    if part.file is None:
+        return Note(kind="word_shortfall", must_fix=True, says=f"The {name} is missing.",
+                    fix=f"Write it, or upload it as a file: at least {minimum} words.")
     return Note(kind="word_shortfall", must_fix=True, says=f"The {name} is {minimum - part.word_count} words short.",
                 fix=f"It has {part.word_count} of the {minimum} words it needs: add to it before you submit.")
 
