@@ -119,3 +119,13 @@ def test_check_as_json_for_scripts(fake_model, tmp_path):
     check = json.loads(result.output)
     assert check["credential"] == CREDENTIAL and [d["detail_id"] for d in check["details"]] == ["EO1.1", "EO1.2"]
     assert check["label"].startswith("Pre-check, not an assessment.")
+
+
+def test_the_earner_commands_import_on_their_own():
+    """cli.py imports cli_earner at its end: importing cli_earner first must not meet a half-made cli module."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import prescreen.cli_earner as m, prescreen.cli as c; "
+                           "assert c.main.get_command(None, 'check') is m.check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

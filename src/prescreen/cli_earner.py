@@ -1,7 +1,8 @@
 """The earner's commands: `prescreen init CREDENTIAL DIR` and `prescreen check DIR`.
 
 A thin edge over prescreen.earner; core errors become one line and exit 2 (cli._Group).
-`register(main)` adds them to the `prescreen` command.
+`register(main)` adds them to the `prescreen` command. The helpers of cli.py are imported inside the commands,
+so this module can be imported first (cli.py imports it at its end).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import sys
 from pathlib import Path
 
 import click
-
-from prescreen.cli import _progress, _settings, fail, make_drafter
 
 EXIT_MUST_FIX = 1
 
@@ -22,6 +21,7 @@ EXIT_MUST_FIX = 1
 def init(credential: str, folder: Path) -> None:
     """Start a bundle for CREDENTIAL in the new folder FOLDER: a submission.yaml listing every rubric detail with
     what to point to, and a file per text part. Nothing is overwritten."""
+    from prescreen.cli import _settings
     from prescreen.earner.scaffold import scaffold
     from prescreen.rubrics import RubricLibrary
 
@@ -42,6 +42,7 @@ def check(folder: Path, as_json: bool, quiet: bool) -> None:
     Exit status: 0 when nothing must be fixed (advice may remain), 1 when something must, 2 when the bundle
     cannot be read at all.
     """
+    from prescreen.cli import _progress, _settings, fail, make_drafter
     from prescreen.earner.selfcheck import self_check, to_text
     from prescreen.pipeline import Screener
 
