@@ -125,3 +125,20 @@ def test_a_failed_upload_saves_nothing(store, audit_pdf, tmp_path):
     with pytest.raises(UploadError, match="a whole submission may hold"):
         store.save_draft("jo", a_draft(), {"audit.pdf": audit_pdf, "notes.md": big})
     assert store.list_drafts("jo") == []
+
+
+def test_a_new_attempt_is_prefilled_from_the_last_with_details_to_revisit(store, audit_pdf):
+    first = store.save_draft("jo", a_draft(submission_id="S-2026-0042"), {"audit.pdf": audit_pdf})
+    with pytest.raises(NotAllowed, match="not submitted yet"):
+        store.new_attempt("jo", first.id)
+    store.mark_submitted("jo", first.id, "S-2026-0042")
+    second = store.new_attempt("jo", first.id, revisit=["EO2.3", "EO1.1", "EO2.3"], max_attempts=2)
+    assert (second.attempt, second.status, second.previous_id) == (2, "draft", first.id)
+    assert second.draft.revisit == ["EO2.3", "EO1.1"] and second.draft.submission_id == "S-2026-0042"
+    assert second.draft.model_copy(update={"attempt": 1, "revisit": []}) == store.load_draft("jo", first.id).draft
+    assert [u.sha256 for u in second.uploads] == [u.sha256 for u in first.uploads]
+    store.mark_submitted("jo", second.id, "S-2026-0042")
+    with pytest.raises(NotAllowed, match="attempt 2 was the last of the 2"):
+        store.new_attempt("jo", second.id, max_attempts=2)
+    with pytest.raises(NotAllowed, match="not yours"):
+        store.new_attempt("sam", first.id)

@@ -71,6 +71,8 @@ class Draft(_Input):
     parts: dict[str, PartDraft] = Field(default_factory=dict, description="Keys are the rubric's text part ids.")
     artifacts: list[ArtifactDraft] = Field(default_factory=list)
     self_analysis: list[SelfAnalysisEntry] = Field(default_factory=list, description="One entry per rubric detail.")
+    revisit: list[str] = Field(default_factory=list, description="Details judged `not yet` on the previous attempt, "
+                               "for the earner to work on (not written to the bundle).")
 
     def uploads(self) -> list[str]:
         """The upload names the draft uses, once each, in order."""

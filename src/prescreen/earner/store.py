@@ -11,7 +11,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -28,6 +28,7 @@ from prescreen.settings import LimitSettings, Settings
 
 DraftStatus = Literal["draft", "submitted"]
 WHEN = DateTime(timezone=True)
+DEFAULT_MAX_ATTEMPTS = 3  # a first attempt and two resubmissions, as the README's programs allow
 
 
 class EarnerDraft(Base):
@@ -153,6 +154,27 @@ class DraftStore:
             row = self._editable(session, owner, draft_id)
             row.status, row.submission_code = "submitted", submission_code
             row.submitted_at = row.updated_at = utcnow()
+            return self._view(session, row)
+
+    def new_attempt(self, owner: str, draft_id: int, revisit: Iterable[str] = (), max_attempts: int = DEFAULT_MAX_ATTEMPTS
+                    ) -> StoredDraft:
+        """The next attempt after a submitted one, prefilled from it (its draft and uploads), with the details to
+        revisit (judged `not yet`) marked; NotAllowed before the last attempt was submitted or past the limit."""
+        with self.sessions.begin() as session:
+            last = self._owned(session, owner, draft_id)
+            if last.status != "submitted":
+                raise NotAllowed(f"draft #{draft_id} is not submitted yet: keep working on it instead")
+            if last.attempt >= max_attempts:
+                raise NotAllowed(f"attempt {last.attempt} was the last of the {max_attempts} the program allows")
+            draft = Draft.model_validate_json(last.draft_json).model_copy(
+                update={"attempt": last.attempt + 1, "revisit": list(dict.fromkeys(revisit))})
+            row = self._new(session, owner, previous_id=last.id)
+            row.credential, row.attempt, row.draft_json = draft.credential, draft.attempt, draft.model_dump_json()
+            session.flush()
+            for old in session.scalars(select(EarnerFile).where(EarnerFile.draft_id == last.id)):
+                session.add(EarnerFile(draft_id=row.id, name=old.name, size=old.size, sha256=old.sha256,
+                                       content=old.content, uploaded_at=old.uploaded_at))
+            session.flush()
             return self._view(session, row)
 
     # -- rows, with the owner checked
