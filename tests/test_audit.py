@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import json
 import re
@@ -241,3 +242,112 @@ def test_audit_command_writes_html_csv_and_json(cli_db, tmp_path):
     assert other["flow"]["submissions"] == 0
     bad = runner.invoke(main, ["audit", "--since", "2026-02-01", "--until", "2026-01-01"])
     assert bad.exit_code == 2 and "swap them" in bad.output
+
+
+# ---------------------------------------------------------------- the audit tab
+
+
+class SignedIn:
+    """What the tab reads from Gradio's request: who is signed in."""
+
+    def __init__(self, username: str):
+        self.username = username
+
+
+def data_links(html: str) -> dict[str, str]:
+    return {name: base64.b64decode(data).decode("utf-8")
+            for name, data in re.findall(r"<a download='([^']+)' href='data:[^;]+;base64,([^']+)'>", html)}
+
+
+@pytest.fixture
+def tab(reviewed, tmp_path):
+    import gradio as gr
+
+    from prescreen.badges import IssuerSettings, generate_key
+    from prescreen.settings import Settings
+    from prescreen.ui import audit as audit_tab
+    from tests.fakes import StemHashEmbeddings
+
+    generate_key(tmp_path / "issuer.pem")
+    issuer = IssuerSettings(id="https://leaders.example.org/issuer", name="Example", key_file=tmp_path / "issuer.pem")
+    with gr.Blocks():
+        built = audit_tab.build(reviewed.service, embedder=StemHashEmbeddings(), settings=Settings(), issuer=issuer)
+    built.kit, built.key_file = reviewed, tmp_path / "issuer.pem"
+    return built
+
+
+def refused(action, match: str) -> None:
+    """The handler says no, with `match` in its message: raised as gr.Error, or shown as a gr.Warning with
+    nothing changed (ui_errors does either, depending on its version)."""
+    import warnings
+
+    import gradio as gr
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = action()
+        except gr.Error as exc:
+            assert re.search(match, str(exc.message)), exc.message
+            return
+    assert result == gr.skip()
+    shown = [html.unescape(str(w.message)) for w in caught]  # the warning is escaped HTML
+    assert any(re.search(match, message) for message in shown), shown
+
+
+def by_id(updates: dict) -> dict:
+    return {getattr(component, "elem_id", None): value for component, value in updates.items()}
+
+
+def test_audit_tab_loads_plots_tables_and_downloads_for_a_lead(tab):
+    from matplotlib.figure import Figure
+
+    raw = tab.load(SignedIn("lead"))
+    updates = by_id(raw)
+    plots = {c: v for c, v in raw.items() if str(getattr(c, "elem_id", "")).startswith("audit-plot-")}
+    assert len(plots) == 4 and all(isinstance(fig, Figure) for fig in plots.values())
+    for component, fig in plots.items():  # what gr.Plot sends to the page: the figure as an inline PNG
+        assert component.postprocess(fig).plot.startswith("data:image/png;base64,")
+    assert "<b>4</b>submissions" in updates["audit-summary"]
+    assert "Coverage per detail" in updates["audit-coverage"] and "Override reasons" in updates["audit-ai-vs-human"]
+    assert "&lt;script&gt;" in updates["audit-ai-vs-human"] and "<script" not in updates["audit-ai-vs-human"]
+    files = data_links(updates["audit-downloads"])
+    assert len([n for n in files if n.endswith(".csv")]) == 17 and "prescreen-audit.html" in files
+    assert files["coverage.csv"].startswith("detail_id,detail,drafted_n")
+    assert "Details where assessors disagree most" in updates["audit-lint"]
+    assert [value for value, _ in updates["audit-credential"].choices] == ["(all)", "test-credential"]
+    assert [value for value, _ in updates["audit-version"].choices] == ["(all)", "1"]
+
+
+def test_audit_tab_filters_and_refuses_bad_days(tab):
+    import gradio as gr
+
+    updates = by_id(tab.refresh("(all)", "(all)", "", "", True, SignedIn("lead")))
+    assert "lint_similar.csv" in data_links(updates["audit-downloads"])
+    assert "Flagged at cosine similarity" in updates["audit-lint"]
+    none = by_id(tab.refresh("(all)", "(all)", "2999-01-01", "", False, SignedIn("lead")))
+    assert "<b>0</b>submissions" in none["audit-summary"]
+    refused(lambda: tab.refresh("(all)", "(all)", "01/02/2026", "", False, SignedIn("lead")), "YYYY-MM-DD")
+
+
+def test_audit_tab_is_for_leads_only(tab):
+    import gradio as gr
+
+    assert all(update == gr.skip() for update in tab.load(SignedIn("ana")))
+    for action in (lambda: tab.refresh("(all)", "(all)", "", "", False, SignedIn("ana")),
+                   lambda: tab.issue(1, SignedIn("ben"))):
+        refused(action, "Only a lead")
+
+
+def test_audit_tab_issues_a_badge_for_an_earned_result_only(tab):
+    import gradio as gr
+
+    from prescreen.badges import load_key, public_jwk, verify
+
+    earned = 1  # submission A of the `reviewed` data: agreed, earned
+    message = tab.issue(earned, SignedIn("lead"))
+    token = data_links(message)["badge-1.jwt"]
+    credential = verify(token, public_jwk(load_key(tab.key_file)))
+    assert credential["credentialSubject"]["identifier"][0]["identityHash"] == EARNER["name"]
+    refused(lambda: tab.issue(2, SignedIn("lead")), "was not earned")
+    refused(lambda: tab.issue(None, SignedIn("lead")), "Type the submission's number")

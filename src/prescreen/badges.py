@@ -285,3 +285,10 @@ def issue_badge(sessions: sessionmaker, submission_id: int, issuer: IssuerSettin
     """Read the earned result, build its OpenBadgeCredential and sign it."""
     credential = build_credential(load_award(sessions, submission_id), issuer, now or datetime.now(UTC))
     return IssuedBadge(credential=credential, jwt=sign(credential, key, issuer.id))
+
+
+def issue_with(sessions: sessionmaker, submission_id: int, issuer: IssuerSettings, data_dir: Path) -> IssuedBadge:
+    """Issue with the configured issuer and its key file (PRESCREEN_ISSUER_KEY_FILE, else in `data_dir`); what is
+    missing from the configuration is said before anything is read."""
+    issuer.profile()
+    return issue_badge(sessions, submission_id, issuer, load_key(issuer.key_path(data_dir)))

@@ -163,12 +163,9 @@ def badge_keygen(out: Path | None, force: bool) -> None:
               help="jwt: the signed VC-JWT (the credential); json: its payload, the OpenBadgeCredential, to read.")
 def badge_export(submission_id: int, out: Path | None, fmt: str) -> None:
     """Issue the OpenBadgeCredential of SUBMISSION_ID's earned final result (its #number in the queue)."""
-    from prescreen.badges import IssuerSettings, issue_badge, load_key
+    from prescreen.badges import IssuerSettings, issue_with
 
-    issuer = IssuerSettings()
-    issuer.profile()  # says which settings are missing before anything else
-    key = load_key(issuer.key_path(_settings().data_dir))
-    issued = issue_badge(_review().sessions, submission_id, issuer, key)
+    issued = issue_with(_review().sessions, submission_id, IssuerSettings(), _settings().data_dir)
     _write(issued.jwt if fmt == "jwt" else json.dumps(issued.credential, indent=2, ensure_ascii=False), out)
 
 

@@ -132,6 +132,16 @@ def _filtered_ids(where: AuditFilter) -> Select:
     return query
 
 
+def filter_choices(sessions: sessionmaker) -> tuple[list[str], list[str]]:
+    """The credentials and rubric versions (of latest screenings) there are to filter by."""
+    with sessions() as s:
+        credentials = s.scalars(select(Submission.credential).distinct()).all()
+        runs = latest_runs().subquery()
+        versions = s.scalars(select(runs.c.rubric_version).distinct()).all()
+        s.rollback()
+    return sorted(c for c in credentials if c), sorted(v for v in versions if v)
+
+
 def load_facts(sessions: sessionmaker, where: AuditFilter | None = None) -> AuditFacts:
     """Everything the audit needs about the submissions `where` selects, in one read-only transaction."""
     where = where or AuditFilter()
