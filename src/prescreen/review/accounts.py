@@ -1,4 +1,4 @@
-"""Accounts: users with a role (lead, assessor) and an argon2 password hash. Plain domain code, no UI."""
+"""Accounts: users with a role (lead, assessor, earner) and an argon2 password hash. Plain domain code, no UI."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from prescreen.review.db import User
 
-Role = Literal["lead", "assessor"]
-ROLES: tuple[str, ...] = ("lead", "assessor")
+Role = Literal["lead", "assessor", "earner"]
+ROLES: tuple[str, ...] = ("lead", "assessor", "earner")
 MIN_PASSWORD = 8
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
