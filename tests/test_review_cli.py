@@ -39,7 +39,8 @@ def test_a_real_bundle_through_the_blind_review(db_url, tmp_path):
         for name, role in (("lead", "lead"), ("ana", "assessor"), ("ben", "assessor")):
             service.create_user(name, f"{name}-password", role)
         sub = service.ingest("lead", LINCOLN)
-        assert (sub.code, sub.credential, sub.screening_runs) == ("S-2026-0101", "leading-an-equitable-learning-culture", 1)
+        assert (sub.code, sub.credential, sub.screening_runs) == (
+            "S-2026-0101", "leading-an-equitable-learning-culture", 1)
         service.auto_assign("lead", sub.id)
         view = service.open("ana", sub.id)
         text = view.model_dump_json().lower()
@@ -94,6 +95,7 @@ def test_cli_db_upgrade(tmp_path):
 
 def test_cli_db_upgrade_hides_the_password_and_reports_an_unreachable_server(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:secret@127.0.0.1:1/nothing")
-    result = CliRunner().invoke(main, ["users", "add", "x1", "--role", "lead", "--password-stdin"], input="pass-12345\n")
+    command = ["users", "add", "x1", "--role", "lead", "--password-stdin"]
+    result = CliRunner().invoke(main, command, input="pass-12345\n")
     assert result.exit_code == 2 and "cannot open the review database" in result.output
     assert "secret" not in result.output

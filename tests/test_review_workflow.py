@@ -7,7 +7,15 @@ import pytest
 
 from prescreen.review.db import Decision, FinalResult, Finding, Score, ScreeningRun, Submission
 from prescreen.review.workflow import (
-    AuthError, InvalidInput, InvalidTransition, NotAllowed, NotFound, around, fallback_mask, identity_terms, precheck,
+    AuthError,
+    InvalidInput,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    around,
+    fallback_mask,
+    identity_terms,
+    precheck,
 )
 from tests.conftest import DETAILS, EARNER, make_screening
 
@@ -62,7 +70,8 @@ def test_ingesting_a_returned_submission_again_adds_a_screening_run(kit):
     first = kit.ingest(shortfall=True)
     kit.service.return_to_earner("lead", first.id, "too short")
     again = kit.ingest()
-    assert (again.id, again.state, again.screening_runs, again.returned_reason) == (first.id, "awaiting_assignment", 2, None)
+    assert (again.id, again.state, again.screening_runs, again.returned_reason) == (
+        first.id, "awaiting_assignment", 2, None)
     kit.service.assign("lead", again.id, ["ana", "ben"])
     with pytest.raises(InvalidTransition, match="in_review: ingest again is allowed only when"):
         kit.ingest()
@@ -224,7 +233,8 @@ def test_disagreement_goes_to_the_lead_who_settles_it(kit):
     kit.complete("ben", sub, {"EO2.1": "not_yet"})
     view = kit.service.lead_view("lead", sub)
     assert (view.status, view.disputed, view.submitted) == ("adjudication", ["EO1.2", "EO2.1"], True)
-    assert view.assessor_scores["ana"]["EO1.2"][0] == "not_yet" and view.assessor_scores["ben"]["EO1.2"][0] == "demonstrated"
+    assert view.assessor_scores["ana"]["EO1.2"][0] == "not_yet"
+    assert view.assessor_scores["ben"]["EO1.2"][0] == "demonstrated"
     assert view.earner.name == EARNER["name"]  # the lead sees who it is
     with pytest.raises(InvalidInput, match="EO1.1 is not disputed: the disputed details are EO1.2, EO2.1"):
         kit.service.adjudicate("lead", sub, "EO1.1", "demonstrated", "")

@@ -129,8 +129,11 @@ class Snapshot:
 
 
 def latest_run_id(s: Session, sub: Submission) -> int:
-    return s.scalar(select(ScreeningRun.id).where(ScreeningRun.submission_id == sub.id)
-                    .order_by(ScreeningRun.version.desc()).limit(1))
+    run_id = s.scalar(select(ScreeningRun.id).where(ScreeningRun.submission_id == sub.id)
+                      .order_by(ScreeningRun.version.desc()).limit(1))
+    if run_id is None:  # every submission is stored with its first run: only a damaged database lacks one
+        raise NotFound(f"submission #{sub.id} has no screening run: ingest its bundle again")
+    return run_id
 
 
 class Snapshots:
@@ -148,7 +151,7 @@ class Snapshots:
         with self._lock:
             snap = self._kept.get(run_id)
         if snap is None:
-            snap = Snapshot.load(s.get(ScreeningRun, run_id), self.deidentify)
+            snap = Snapshot.load(s.get_one(ScreeningRun, run_id), self.deidentify)
             with self._lock:
                 while len(self._kept) >= self.KEPT:
                     self._kept.pop(next(iter(self._kept)))

@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 
 from prescreen.models import Manifest
 from prescreen.review.db import (
-    Adjudication, Assignment, AuditLog, Decision, FinalResult, Finding, Score, ScreeningRun, Submission, User, aware,
+    Adjudication,
+    Assignment,
+    AuditLog,
+    Decision,
+    FinalResult,
+    Finding,
+    Score,
+    ScreeningRun,
+    Submission,
+    User,
+    aware,
 )
 from prescreen.review.errors import InvalidInput, InvalidTransition
 from prescreen.review.rules import different_earners, label
@@ -101,11 +111,11 @@ def assessor_status(s: Session, assignment: Assignment) -> AssessorStatus:
 def least_loaded(s: Session, how_many: int) -> list[User]:
     """Active assessors with the fewest open (unsubmitted) assignments; ties: least recently assigned, then name."""
     open_count = func.sum(case((Assignment.id.is_not(None) & Assignment.submitted_at.is_(None), 1), else_=0))
-    rows = s.execute(
+    rows = list(s.execute(
         select(User, open_count, func.max(Assignment.assigned_at))
         .outerjoin(Assignment, Assignment.assessor_id == User.id)
         .where(User.role == "assessor", User.active).group_by(User.id)
-    ).all()
+    ))
     if len(rows) < how_many:
         raise InvalidTransition(f"auto-assign needs {how_many} active assessors, there are {len(rows)}: "
                                 "add some with `prescreen users add NAME --role assessor`")

@@ -16,8 +16,19 @@ from prescreen.review.blind import Mask, Snapshot, Snapshots, unmasked
 from prescreen.review.db import Assignment, ScreeningRun, Submission, aware, utcnow
 from prescreen.review.rules import BLIND_DECIDED_BY, compare, label
 from prescreen.review.views import (
-    ArtifactView, AssessorView, DecisionTuple, FinalResultView, LeadView, PreviousAttempt, PreviousDetail, QueueItem,
-    ScoreTuple, SubmissionView, adjudication_items, detail_view, flags,
+    ArtifactView,
+    AssessorView,
+    DecisionTuple,
+    FinalResultView,
+    LeadView,
+    PreviousAttempt,
+    PreviousDetail,
+    QueueItem,
+    ScoreTuple,
+    SubmissionView,
+    adjudication_items,
+    detail_view,
+    flags,
 )
 
 
@@ -84,7 +95,7 @@ class Reader:
     def _previous_attempt(self, s: Session, sub: Submission, snap: Snapshot, mask: Mask) -> PreviousAttempt | None:
         if sub.previous_id is None:
             return None
-        previous = s.get(Submission, sub.previous_id)
+        previous = s.get_one(Submission, sub.previous_id)
         before = {f.detail_id: f.status for f in self.snapshots.latest(s, previous).report.details}
         final = q.final_view(s, previous)
         per_detail = final.per_detail if final else {}

@@ -135,7 +135,8 @@ def check_decision(detail_id: str, drafted: str, action: str, new_status: str | 
     """The status to store with the decision (None for a confirmation), or InvalidInput."""
     if action == "confirm":
         if new_status not in (None, drafted):
-            raise InvalidInput(f"confirm keeps the drafted status ({drafted}) of {detail_id}: use override to change it")
+            raise InvalidInput(f"confirm keeps the drafted status ({drafted}) of {detail_id}: "
+                               "use override to change it")
         return None
     if action != "override":
         raise InvalidInput(f"unknown action {action!r}: use confirm or override")

@@ -26,17 +26,45 @@ from prescreen.review import accounts
 from prescreen.review import queries as q
 from prescreen.review.blind import Deidentify, Snapshots, default_deidentify
 from prescreen.review.db import (
-    Adjudication, Assignment, AuditLog, Decision, FinalResult, Finding, Score, ScreeningRun, Submission, User, aware,
+    Adjudication,
+    Assignment,
+    AuditLog,
+    Decision,
+    FinalResult,
+    Finding,
+    Score,
+    ScreeningRun,
+    Submission,
+    User,
+    aware,
     utcnow,
 )
 from prescreen.review.errors import AuthError, InvalidInput, InvalidTransition, NotAllowed, NotFound
 from prescreen.review.reading import Reader
 from prescreen.review.rules import (
-    MAX_ATTEMPTS, READINESS_ORDER, check_complete, check_decision, check_recommendation, check_score, compare,
-    earner_key, label, not_ingested, precheck, require_state, result_of,
+    MAX_ATTEMPTS,
+    READINESS_ORDER,
+    check_complete,
+    check_decision,
+    check_recommendation,
+    check_score,
+    compare,
+    earner_key,
+    label,
+    not_ingested,
+    precheck,
+    require_state,
+    result_of,
 )
 from prescreen.review.views import (
-    AssessorView, AuditEntry, FinalResultView, LeadView, QueueItem, SubmissionView, UserView, user_view,
+    AssessorView,
+    AuditEntry,
+    FinalResultView,
+    LeadView,
+    QueueItem,
+    SubmissionView,
+    UserView,
+    user_view,
 )
 
 if TYPE_CHECKING:
@@ -104,7 +132,7 @@ class ReviewService:
             user = accounts.find_user(s, username)
             ok = self.passwords.check(user, password)
             q.audit(s, logged, "login" if ok else "login_failed", note=address or "")
-            view = user_view(user) if ok else None
+            view = user_view(user) if ok and user else None
         if view is None:
             self.throttle.failed(username, address)
             raise AuthError("unknown username or wrong password")
@@ -203,7 +231,8 @@ class ReviewService:
 
     def _add_run(self, s: Session, sub: Submission, screening: Screening, manifest) -> ScreeningRun:
         report, rubric = screening.report, screening.rubric
-        version = (s.scalar(select(func.max(ScreeningRun.version)).where(ScreeningRun.submission_id == sub.id)) or 0) + 1
+        latest = s.scalar(select(func.max(ScreeningRun.version)).where(ScreeningRun.submission_id == sub.id))
+        version = (latest or 0) + 1
         run = ScreeningRun(
             submission_id=sub.id, version=version, readiness=report.readiness,
             rubric_id=rubric.id if rubric else report.credential, rubric_version=report.rubric_version,

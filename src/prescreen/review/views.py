@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from prescreen.models import Earner, Manifest, Source
+from prescreen.models import Earner, EvidenceRef, Manifest, Source
 from prescreen.report import Citation, DetailFinding, Report
 from prescreen.review import accounts
 from prescreen.review.blind import Mask, Snapshot
@@ -248,7 +248,8 @@ def citation_view(sources: dict[str, Source], citation: Citation, mask: Mask) ->
 def self_analysis_views(manifest: Manifest | None, detail_id: str, mask: Mask) -> list[SelfAnalysisView]:
     views = []
     for entry in (e for e in manifest.self_analysis if e.detail == detail_id) if manifest else []:
-        for ref in entry.evidence or [None]:
+        refs: list[EvidenceRef | None] = [*entry.evidence] or [None]
+        for ref in refs:
             views.append(SelfAnalysisView(
                 artifact_id=ref.artifact if ref else None, locator=mask(ref.locator) if ref and ref.locator else None,
                 explanation=mask(entry.explanation),

@@ -13,10 +13,11 @@ if TYPE_CHECKING:
 
 
 class LazyScreener:
-    """The default screen callable: builds the Screener (embedder, index, drafter) on the first ingest."""
+    """A screen callable that builds the Screener (embedder, index, drafter) on its first call: the review
+    service's default with `drafter="auto"`; `"extractive"` never calls an LLM (an earner's self-check)."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, drafter: str = "auto"):
+        self.settings, self.drafter = settings, drafter
         self._screener: Screener | None = None
         self._lock = threading.Lock()
 
@@ -26,7 +27,7 @@ class LazyScreener:
                 from prescreen.llm import make_drafter
                 from prescreen.pipeline import Screener
 
-                self._screener = Screener(self.settings, drafter=make_drafter(self.settings, "auto"))
+                self._screener = Screener(self.settings, drafter=make_drafter(self.settings, self.drafter))
         return self._screener.screen(path)
 
 
