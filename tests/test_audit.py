@@ -9,7 +9,7 @@ import html
 import io
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
@@ -157,7 +157,8 @@ def test_filters_select_submissions(reviewed):
     assert build_audit(sessions, AuditFilter(credential="other")).flow.submissions == 0
     assert build_audit(sessions, AuditFilter(rubric_version="1")).flow.submissions == 4
     assert build_audit(sessions, AuditFilter(rubric_version="2")).flow.submissions == 0
-    today = date.today()
+    today = datetime.now(UTC).date()
+    assert build_audit(sessions, AuditFilter(since=today, until=today)).flow.submissions == 4  # both ends included
     assert build_audit(sessions, AuditFilter(since=today - timedelta(days=1), until=today + timedelta(days=1))
                        ).flow.submissions == 4
     assert build_audit(sessions, AuditFilter(since=today + timedelta(days=2))).flow.submissions == 0
@@ -351,3 +352,13 @@ def test_audit_tab_issues_a_badge_for_an_earned_result_only(tab):
     assert credential["credentialSubject"]["identifier"][0]["identityHash"] == EARNER["name"]
     refused(lambda: tab.issue(2, SignedIn("lead")), "was not earned")
     refused(lambda: tab.issue(None, SignedIn("lead")), "Type the submission's number")
+
+
+def test_long_tables_are_cut_in_html_but_whole_in_csv():
+    from prescreen.audit.html import table_html
+    from prescreen.audit.report import Table
+
+    table = Table(name="t", title="T", columns=["n", "flag"], rows=[[i, i % 2 == 0] for i in range(250)])
+    page = table_html(table, max_rows=200)
+    assert page.count("<tr>") == 201 and "The first 200 of 250 rows" in page and "<td>yes</td>" in page
+    assert len(table.to_csv().splitlines()) == 251

@@ -11,7 +11,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, select
@@ -118,14 +118,19 @@ def latest_runs() -> Select:
                   & (ScreeningRun.version == newest.c.version)))
 
 
+def _midnight(day: date) -> datetime:
+    """The start of `day` in UTC (what the database stores), whatever the server's time zone."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
 def _filtered_ids(where: AuditFilter) -> Select:
     query = select(Submission.id)
     if where.credential:
         query = query.where(Submission.credential == where.credential)
     if where.since:
-        query = query.where(Submission.created_at >= datetime.combine(where.since, time.min))
+        query = query.where(Submission.created_at >= _midnight(where.since))
     if where.until:
-        query = query.where(Submission.created_at < datetime.combine(where.until + timedelta(days=1), time.min))
+        query = query.where(Submission.created_at < _midnight(where.until + timedelta(days=1)))
     if where.rubric_version:
         runs = latest_runs().subquery()
         query = query.join(runs, runs.c.submission_id == Submission.id).where(runs.c.rubric_version == where.rubric_version)

@@ -24,6 +24,7 @@ img { max-width: 100%; margin: .5rem 0; }
 .card b { display: block; font-size: 1.4em; }
 """
 
+MAX_ROWS = 200
 #: section title -> (plot names, table names)
 SECTIONS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("Coverage", ("coverage",), ("coverage",)),
@@ -38,6 +39,8 @@ def esc(value: object) -> str:
 
 
 def cell(value: object) -> str:
+    if isinstance(value, bool):
+        return f"<td>{'yes' if value else 'no'}</td>"
     if isinstance(value, float):
         return f"<td class='num'>{value:.3f}</td>"
     if isinstance(value, int):
@@ -45,12 +48,16 @@ def cell(value: object) -> str:
     return f"<td>{esc(value)}</td>"
 
 
-def table_html(table: Table) -> str:
+def table_html(table: Table, max_rows: int = MAX_ROWS) -> str:
+    """The table, its first `max_rows` rows (the CSV export has them all)."""
     head = "".join(f"<th scope='col'>{esc(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in table.rows)
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in table.rows[:max_rows])
     note = f"<p class='note'>{esc(table.note)}</p>" if table.note else ""
-    empty = "" if table.rows else "<p class='note'>No rows yet.</p>"
-    return f"<h3>{esc(table.title)}</h3>{note}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{empty}"
+    if not table.rows:
+        note += "<p class='note'>No rows yet.</p>"
+    elif len(table.rows) > max_rows:
+        note += f"<p class='note'>The first {max_rows} of {len(table.rows)} rows; the CSV export has them all.</p>"
+    return f"<h3>{esc(table.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 
 
 def describe(stats: Agreement) -> str:

@@ -22,7 +22,7 @@ from prescreen.audit.facts import AuditFacts, AuditFilter, SubmissionFacts, load
 from prescreen.audit.stats import DRAFT_STATUSES, Agreement, agreement, draft_agreement, draft_vs_final, rate
 from prescreen.models import Rubric
 
-Cell = str | int | float | None
+Cell = bool | str | int | float | None
 OPEN_STATES = ("incomplete", "awaiting_assignment", "in_review", "adjudication")
 AI_NOTE = "The draft is read as a score: evidenced as demonstrated, weak or missing as not yet."
 
