@@ -7,5 +7,7 @@ No gradio in here: the CLI (cli_earner.py) and the earner's views are thin edges
   selfcheck.py  the pipeline's report in the earner's words: what was found, what to fix
   scaffold.py   `prescreen init`: a submission.yaml listing every rubric detail, with comments
   store.py      drafts and their uploads in the review database (migration 0003)
+  standing.py   where a submitted draft stands in the program's review, in the earner's terms (read-only)
+  service.py    EarnerService: what an earner does in the app, owner-checked, over the store and the review
   errors.py     EarnerError and its kinds
 """

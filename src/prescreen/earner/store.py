@@ -79,13 +79,13 @@ class DraftSummary(BaseModel):
     status: DraftStatus
     updated_at: datetime
     submission_code: str | None = None
+    previous_id: int | None = None
 
 
 class StoredDraft(DraftSummary):
     owner: str
     draft: Draft
     uploads: list[UploadInfo]
-    previous_id: int | None = None
     created_at: datetime
     submitted_at: datetime | None = None
 
@@ -127,12 +127,17 @@ class DraftStore:
             rows = session.scalars(select(EarnerDraft).where(EarnerDraft.owner == owner).order_by(EarnerDraft.id))
             return [_summary(row) for row in rows]
 
-    def export_uploads(self, owner: str, draft_id: int, folder: Path) -> dict[str, Path]:
-        """The draft's uploads written into `folder` (one numbered file each): what assemble() takes."""
+    def export_uploads(self, owner: str, draft_id: int, folder: Path, names: Iterable[str] | None = None
+                       ) -> dict[str, Path]:
+        """The draft's uploads (or those of `names`) written into `folder`, one numbered file each: what
+        assemble() takes."""
         folder.mkdir(parents=True, exist_ok=True)
         with self.sessions() as session:
             row = self._owned(session, owner, draft_id)
-            files = session.scalars(select(EarnerFile).where(EarnerFile.draft_id == row.id).order_by(EarnerFile.id))
+            query = select(EarnerFile).where(EarnerFile.draft_id == row.id).order_by(EarnerFile.id)
+            if names is not None:
+                query = query.where(EarnerFile.name.in_(list(names)))
+            files = session.scalars(query)
             out = {}
             for n, stored in enumerate(files, start=1):
                 out[stored.name] = folder / f"{n}{Path(stored.name).suffix.lower()}"
@@ -154,6 +159,16 @@ class DraftStore:
             row = self._editable(session, owner, draft_id)
             row.status, row.submission_code = "submitted", submission_code
             row.submitted_at = row.updated_at = utcnow()
+            return self._view(session, row)
+
+    def reopen(self, owner: str, draft_id: int) -> StoredDraft:
+        """A submitted draft made editable again, keeping its submission code and attempt: for a submission the
+        program returned as incomplete, to fix and send again (the caller checks that it was returned)."""
+        with self.sessions.begin() as session:
+            row = self._owned(session, owner, draft_id)
+            if row.status != "submitted":
+                raise NotAllowed(f"draft #{draft_id} is not submitted: keep working on it")
+            row.status, row.submitted_at, row.updated_at = "draft", None, utcnow()
             return self._view(session, row)
 
     def new_attempt(self, owner: str, draft_id: int, revisit: Iterable[str] = (), max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -224,10 +239,11 @@ class DraftStore:
         return StoredDraft(
             **_summary(row).model_dump(), owner=row.owner, draft=Draft.model_validate(json.loads(row.draft_json)),
             uploads=[UploadInfo(name=f.name, size=f.size, sha256=f.sha256) for f in files],
-            previous_id=row.previous_id, created_at=aware(row.created_at), submitted_at=aware(row.submitted_at),
+            created_at=aware(row.created_at), submitted_at=aware(row.submitted_at),
         )
 
 
 def _summary(row: EarnerDraft) -> DraftSummary:
     return DraftSummary(id=row.id, credential=row.credential, attempt=row.attempt, status=row.status,
-                        updated_at=aware(row.updated_at), submission_code=row.submission_code)
+                        updated_at=aware(row.updated_at), submission_code=row.submission_code,
+                        previous_id=row.previous_id)
