@@ -8,10 +8,10 @@ import gradio as gr
 import pytest
 
 from prescreen.review.workflow import (
-    AssessorView, AuthError, CitationView, DetailView, FinalResultView, InvalidTransition, LeadView, QueueItem,
-    SelfAnalysisView,
+    AdjudicationItem, AssessorView, AssessorWork, AuthError, CitationView, DetailView, FinalResultView,
+    InvalidTransition, LeadView, QueueItem, SelfAnalysisView,
 )
-from prescreen.ui import build_app, lead, queue, review
+from prescreen.ui import build_app, lead, queue, review, review_form, review_html, shortcuts
 from prescreen.ui.common import highlight, make_auth, ui_errors
 
 HOSTILE = "<script>alert('x')</script>"
@@ -60,7 +60,7 @@ def test_the_lead_tab_and_the_queue_escape_too():
                     assessor_scores={"ana": {"EO1.1": ("demonstrated", HOSTILE)}, "ben": {"EO1.1": ("not_yet", IMG)}},
                     final=FinalResultView(result="earned", per_detail={"EO1.1": ("demonstrated", HOSTILE)},
                                           decided_by="lead", decided_at=datetime.now(UTC), source="adjudication"))
-    for html in (lead.summary_html(view), lead.scores_html(view), lead.final_html(view)):
+    for html in (lead.summary_html(view), lead.scores_html(view), review_html.final_html(view.final)):
         assert_inert(html)
     item = QueueItem(submission=1, label="S-1", credential="c", readiness="not_ready", incomplete=True,
                      incomplete_reasons=[f"file {IMG}"], status="incomplete", age_days=0.2, my_progress="")
@@ -71,7 +71,7 @@ def test_the_lead_tab_and_the_queue_escape_too():
 def test_progress_counts_details_decided_and_scored():
     view = hostile_view()
     assert "1 of 1 details decided and scored" in review.progress_line(view)
-    assert review.implied_recommendation(view) == "not_yet"
+    assert review_form.implied_recommendation(view) == "not_yet"
 
 
 def test_errors_reach_the_user_as_one_message_never_a_traceback():
@@ -83,11 +83,24 @@ def test_errors_reach_the_user_as_one_message_never_a_traceback():
     def broken():
         raise KeyError("internal detail")
 
-    with pytest.raises(gr.Error, match="S-1 is final: nothing to do"):
+    # outside a running app gr.Warning is a Python warning; in the app, one warning toast. Nothing is raised:
+    # a raised gr.Error would put an error badge on every output of the event and block the page.
+    with pytest.warns(UserWarning, match="S-1 is final: nothing to do"):
+        assert refused() == gr.skip()
+    with pytest.warns(UserWarning) as caught:
+        assert broken() == gr.skip()
+    [message] = [str(w.message) for w in caught]
+    assert "internal detail" not in message and "logged on the server" in message
+
+
+def test_a_warning_never_renders_html_from_a_message():
+    @ui_errors
+    def refused():
+        raise InvalidTransition(f"bundle {IMG} refused")
+
+    with pytest.warns(UserWarning) as caught:
         refused()
-    with pytest.raises(gr.Error) as caught:
-        broken()
-    assert "internal detail" not in str(caught.value) and "logged on the server" in str(caught.value)
+    assert_inert(str(caught[0].message))
 
 
 def test_login_is_false_for_a_wrong_password_and_the_app_assembles():
@@ -100,3 +113,128 @@ def test_login_is_false_for_a_wrong_password_and_the_app_assembles():
     assert auth("ana", "right-password") is True
     assert auth("ana", "wrong") is False
     assert isinstance(build_app(Service()), gr.Blocks)
+
+
+# ---------------------------------------------------------------- the review form: saved atomically, never lost
+
+
+class RecordingService:
+    """Records which service call the form made (the real ones are tested in test_review_workflow)."""
+
+    def __init__(self, view: AssessorView):
+        self.view, self.calls = view, []
+
+    def save_detail(self, *args, **kwargs):
+        self.calls.append(("save_detail", args, kwargs))
+        return self.view
+
+    def decide(self, *args):
+        self.calls.append(("decide", args, {}))
+        return self.view
+
+    def score(self, *args):
+        self.calls.append(("score", args, {}))
+        return self.view
+
+
+def test_a_decision_and_a_score_are_saved_in_one_call_and_alone_as_a_draft():
+    view = hostile_view()
+    both = review_form.Choices.of("override", "weak", " why ", "not_yet", " fix it ")
+    service = RecordingService(view)
+    review_form.store(service, "ana", view, "EO1.1", both)
+    review_form.store(service, "ana", view, "EO1.1", review_form.Choices.of("confirm", "weak", "left over", None, ""))
+    review_form.store(service, "ana", view, "EO1.1", review_form.Choices.of(None, None, "", "demonstrated", ""))
+    assert [c[0] for c in service.calls] == ["save_detail", "decide", "score"]
+    assert service.calls[0][2] == {"action": "override", "new_status": "weak", "reason": "why", "score": "not_yet",
+                                   "feedback": "fix it"}
+    assert service.calls[1][1] == ("ana", 1, "EO1.1", "confirm", None, ""), "a confirmation carries no reason"
+
+
+def test_choices_on_screen_are_unsaved_only_when_they_differ_from_what_is_stored():
+    detail = hostile_view().details[0]  # stored: override -> missing with a reason; not_yet with feedback
+    reason, feedback = detail.decision[2], detail.score[1]
+    same = review_form.Choices.of("override", "missing", reason, "not_yet", feedback)
+    assert not review_form.unsaved(detail, same)
+    assert not review_form.unsaved(detail, review_form.Choices.of(None, None, "", None, ""))
+    assert review_form.unsaved(detail, review_form.Choices.of("confirm", None, "", "not_yet", feedback))
+    assert review_form.unsaved(detail, review_form.Choices.of("override", "missing", reason, "demonstrated", ""))
+
+
+def test_the_queue_lists_open_work_first_in_the_services_order():
+    def item(n: int, status: str, progress: str = "") -> QueueItem:
+        return QueueItem(submission=n, label=f"S-{n}", credential="c", readiness="ready", incomplete=False,
+                         incomplete_reasons=[], status=status, age_days=1.0, my_progress=progress)
+
+    items = [item(1, "final"), item(2, "in_review", "submitted"), item(3, "in_review", "0/3 decided"),
+             item(4, "returned"), item(5, "adjudication")]
+    assert [i.submission for i in queue.open_first(items, lead=False)] == [3, 5, 1, 2, 4]
+    assert [i.submission for i in queue.open_first(items, lead=True)] == [2, 3, 5, 1, 4]
+
+
+def test_the_adjudication_view_shows_the_evidence_and_both_assessors_work_escaped():
+    detail = hostile_view().details[0]
+    item = AdjudicationItem(detail_id="EO1.1", detail_text=f"Defines {HOSTILE}", drafted=detail, assessors=[
+        AssessorWork(assessor="ana", action="override", new_status="missing", reason=f"not shown {IMG}",
+                     score="demonstrated", feedback="ana's feedback"),
+        AssessorWork(assessor="ben", action="confirm", score="not_yet", feedback=f"ben's {HOSTILE}")])
+    view = LeadView(**hostile_view().model_dump(exclude={"submitted"}), submitted=True, adjudication=[item])
+    html = lead.adjudication_html(view)
+    assert_inert(html)
+    for text in ("EO1.1", "Defines &lt;script&gt;", "Cited passages (1)", "<mark>quoted", "ana", "ben",
+                 "overrode it", "not shown &lt;img", "confirmed it", "ana&#x27;s feedback", "ben&#x27;s"):
+        assert text in html, text
+    assert "<details class='ps-flags ps-adjudication-item' open>" in html
+
+
+def test_an_upload_is_named_by_its_file_name_and_deleted(tmp_path):
+    upload = tmp_path / "gradio" / "3f2a" / "bundle.zip"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"not a zip")
+    message = f"{upload}: not a zip file (in {upload.parent}/)"
+    assert lead.without_paths(message, upload) == "bundle.zip: not a zip file (in )"
+    lead.forget_upload(upload)
+    assert not upload.exists() and not upload.parent.exists()
+
+
+def test_shortcuts_are_shown_and_scripted_from_one_table():
+    help_line, script = shortcuts.help_html(), shortcuts.script()
+    for s in shortcuts.SHORTCUTS:
+        assert f"<kbd>{s.key.upper()}</kbd> {s.does}" in help_line
+        assert f'"key": "{s.key}"' in script
+    assert {s.does for s in shortcuts.SHORTCUTS} >= {"confirm", "override", "demonstrated", "not yet", "next",
+                                                      "previous", "save"}
+
+
+# ---------------------------------------------------------------- the role gate over Gradio's routes
+
+
+def gated_app(roles: dict[str, str]):
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse as Text
+    from starlette.routing import Route
+
+    from prescreen.ui.gate import RoleGate
+
+    routes = [Route(path, lambda request: Text("served"), methods=["GET", "POST"])
+              for path in ("/gradio_api/upload", "/gradio_api/file={p:path}", "/monitoring/summary", "/config",
+                           "/gradio_api/run/{name}", "/gradio_api/queue/join")]
+    app = Starlette(routes=routes, middleware=[Middleware(RoleGate, role_of=roles.get)])
+    app.cookie_id, app.tokens = "c1", {"t-lead": "lead", "t-ana": "ana"}
+    return app
+
+
+@pytest.mark.parametrize(("token", "path", "status"), [
+    (None, "/gradio_api/upload", 401), (None, "/monitoring/summary", 401), (None, "/gradio_api/file=/x", 401),
+    ("t-ana", "/gradio_api/upload", 403), ("t-lead", "/gradio_api/upload", 200),
+    ("t-ana", "/gradio_api/file=/tmp/gradio/a/b.zip", 404), ("t-lead", "/gradio_api/file=/tmp/gradio/a/b.zip", 404),
+    ("t-lead", "/monitoring/summary", 404), ("t-ana", "/gradio_api/run/route", 404),
+    ("t-ana", "/gradio_api/queue/join", 200), ("t-ana", "/config", 200), (None, "/config", 200),
+])
+def test_the_gate_lets_each_role_reach_only_its_routes(token, path, status):
+    from starlette.testclient import TestClient
+
+    client = TestClient(gated_app({"lead": "lead", "ana": "assessor"}))
+    if token:
+        client.cookies.set("access-token-c1", token)
+    assert client.post(path).status_code == status

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import gradio as gr
 
+from starlette.middleware import Middleware
+
+from prescreen.errors import PrescreenError
 from prescreen.review.workflow import ReviewService
-from prescreen.ui import lead, queue, review
+from prescreen.ui import lead, queue, review, shortcuts
 from prescreen.ui.common import AUTH_MESSAGE, current_user, esc, make_auth, ui_errors
+from prescreen.ui.gate import RoleGate
 
 TITLE = "prescreen · assessor review"
 THEME = gr.themes.Default(primary_hue="blue", secondary_hue="slate")
@@ -56,6 +60,7 @@ CSS = """
 .ps-warning { padding: .5rem .8rem; border-radius: .4rem; margin: .4rem 0; }
 .ps-controls { position: sticky; top: .5rem; align-self: flex-start; }
 .ps-final-result { margin-top: .8rem; }
+.ps-keys kbd { border: 1px solid var(--border-color-primary); border-radius: .25rem; padding: 0 .3em; font-size: .9em; }
 :focus-visible { outline: 3px solid #2563eb !important; outline-offset: 2px; }
 """
 
@@ -97,13 +102,36 @@ def build_app(service: ReviewService) -> gr.Blocks:
             opened.success(r.show, [r.picker], r.outputs).success(ld.show, [ld.picker], ld.outputs)
         queue_page.select(q.load, None, q.outputs)
         review_page.select(r.choices, None, r.picker)
+    hide_api(app)
     return app.queue(default_concurrency_limit=8)  # people work at once; the service is thread-safe
 
 
+def hide_api(app: gr.Blocks) -> None:
+    """No handler is an API endpoint: none listed in /gradio_api/info, none callable by name (the page calls
+    them through the queue, and each checks the user's role; ui.gate refuses the named-call routes)."""
+    for fn in app.fns.values():
+        fn.api_visibility = "private"
+
+
+def role_of(service: ReviewService):
+    """username -> role, None for a user the service does not know (any more)."""
+
+    def lookup(username: str) -> str | None:
+        try:
+            return service.user(username).role
+        except PrescreenError:
+            return None
+
+    return lookup
+
+
 def launch_options(service: ReviewService) -> dict:
-    """What `launch()` needs besides the port: the login backed by the service, and the look."""
+    """What `launch()` needs besides the port: the login backed by the service, the role gate over Gradio's
+    routes, no monitoring, and the look."""
+    gate = Middleware(RoleGate, role_of=role_of(service))
     return dict(auth=make_auth(service), auth_message=AUTH_MESSAGE, server_name="127.0.0.1", theme=THEME, css=CSS,
-                footer_links=["settings"])
+                head=shortcuts.script(), footer_links=["settings"], enable_monitoring=False,
+                app_kwargs={"middleware": [gate]})
 
 
 def serve(service: ReviewService, port: int) -> None:

@@ -1,4 +1,4 @@
-"""Small helpers shared by the tabs: who is signed in, errors as gr.Error, and HTML built from escaped text.
+"""Small helpers shared by the tabs: who is signed in, errors as one warning, and HTML built from escaped text.
 
 Everything that comes from a submission is untrusted: it goes through `esc` (html.escape) before it is put
 into HTML, and a quote is highlighted with <mark> only after escaping.
@@ -15,7 +15,7 @@ from typing import TypeVar
 import gradio as gr
 
 from prescreen.errors import PrescreenError
-from prescreen.review.workflow import AuthError, ReviewService, UserView
+from prescreen.review.workflow import DRAFT_STATUSES, AuthError, ReviewService, UserView
 
 log = logging.getLogger("prescreen.ui")
 F = TypeVar("F", bound=Callable)
@@ -26,7 +26,7 @@ AUTH_MESSAGE = (
     "the command prints their passwords."
 )
 SCORE_CHOICES = [("Demonstrated", "demonstrated"), ("Not yet", "not_yet")]
-STATUS_CHOICES = ["evidenced", "weak", "missing"]
+STATUS_CHOICES = list(DRAFT_STATUSES)
 
 
 # ---------------------------------------------------------------- sign-in and the current user
@@ -57,30 +57,38 @@ def current_user(service: ReviewService, request: gr.Request | None) -> UserView
 
 
 def ui_errors(fn: F) -> F:
-    """Runs a handler; a PrescreenError becomes gr.Error(its message), anything else a short gr.Error.
+    """Runs a handler; when it fails, the user reads why once, as a warning, and the page stays as it was.
 
-    The user never sees a traceback: an unexpected error is logged with its traceback on the server.
+    A gr.Error or PrescreenError becomes a warning with its message, anything else a short one (logged on the
+    server with its traceback). Nothing is raised into Gradio: a raised error would cover every output of the
+    event with an error badge that blocks clicks until each is closed.
     """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except PrescreenError as exc:
-            raise gr.Error(_sentence(str(exc)), print_exception=False) from None
-        except Exception as exc:  # an edge: log it for the operator, tell the user plainly
-            log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(exc).__name__}); it was logged on the server. "
-                           "Reload the page and try again.", print_exception=False) from None
+        except Exception as exc:  # noqa: BLE001 - the edge: every failure becomes one message
+            return warn(message_for(exc, fn.__name__))
 
     return wrapper  # type: ignore[return-value]
 
 
-def skip(outputs: list) -> tuple:
-    """No change to any of `outputs` (a handler that has nothing to do for this user)."""
-    return tuple(gr.skip() for _ in outputs)
+def message_for(exc: Exception, where: str = "a handler") -> str:
+    """What the user is told about `exc`: our own messages as they are, never a traceback or an internal."""
+    if isinstance(exc, gr.Error):
+        return _sentence(str(exc.message))
+    if isinstance(exc, PrescreenError):
+        return _sentence(str(exc))
+    log.exception("unexpected error in %s", where)
+    return (f"Something went wrong ({type(exc).__name__}); it was logged on the server. "
+            "Reload the page and try again.")
+
+
+def warn(message: str) -> dict:
+    """Show `message` (escaped: it may quote a file name) as one warning; change no output."""
+    gr.Warning(esc(message), title="Not done")
+    return gr.skip()
 
 
 def _sentence(message: str) -> str:

@@ -11,13 +11,18 @@ from pathlib import Path
 
 import gradio as gr
 
-from prescreen.review.workflow import LeadView, ReviewService
+from prescreen.errors import PrescreenError
+from prescreen.review.workflow import (
+    ALLOWED_FROM, AdjudicationItem, AssessorWork, LeadView, ReviewService, SubmissionView,
+)
 from prescreen.ui import queue as queue_tab
 from prescreen.ui.common import (
-    SCORE_CHOICES, badge, bullet_list, current_user, esc, notice, pretty, skip, table, ui_errors,
+    SCORE_CHOICES, badge, bullet_list, current_user, esc, notice, pretty, table, ui_errors,
 )
 
-ASSIGNABLE = ("incomplete", "awaiting_assignment")
+from prescreen.ui.review_html import citation_html, final_html
+
+ASSIGNABLE = ALLOWED_FROM["assign"]
 NO_SUBMISSION = "<p class='ps-empty'>Choose a submission, then press Open.</p>"
 
 
@@ -65,16 +70,62 @@ def scores_html(view: LeadView) -> str:
     return table(["Detail", *names, "Your adjudication", "Final"], rows, "ps-table ps-scores")
 
 
-def final_html(view: LeadView) -> str:
-    final = view.final
-    if final is None:
-        return ""
-    rows = [[esc(detail), badge(score), f"<div class='ps-pre'>{esc(feedback)}</div>"]
-            for detail, (score, feedback) in final.per_detail.items()]
-    return (f"<div class='ps-final-result'><h3>Final result: {badge(final.result)}</h3>"
-            f"<p class='ps-meta'>by {esc(final.decided_by)} ({esc(final.source)}), "
-            f"{final.decided_at:%Y-%m-%d %H:%M} UTC</p>"
-            f"{table(['Detail', 'Score', 'Feedback for the earner'], rows)}</div>")
+def adjudication_html(view: LeadView) -> str:
+    """Each disputed detail with what settling it needs: its text, the drafted finding and its cited passages,
+    and both assessors' decisions, override reasons, scores and feedback. The first unsettled one is open."""
+    first_open = next((i.detail_id for i in view.adjudication if i.lead_score is None), None)
+    return "".join(adjudication_item_html(item, item.detail_id == first_open) for item in view.adjudication)
+
+
+def adjudication_item_html(item: AdjudicationItem, is_open: bool) -> str:
+    drafted = item.drafted
+    citations = "".join(citation_html(c) for c in drafted.citations) or "<p class='ps-dim'>No passage cited.</p>"
+    rows = [[esc(w.assessor), decision_words(w), f"<div class='ps-pre'>{esc(w.reason)}</div>", badge(w.score),
+             f"<div class='ps-pre'>{esc(w.feedback)}</div>"] for w in item.assessors]
+    settled = f" · your score: {badge(item.lead_score)}" if item.lead_score else ""
+    return (f"<details class='ps-flags ps-adjudication-item' {'open' if is_open else ''}>"
+            f"<summary>{esc(item.detail_id)}: {esc(item.detail_text)}{settled}</summary>"
+            f"<p>Drafted: {badge(drafted.drafted_status)} <span class='ps-dim'>confidence "
+            f"{drafted.confidence:.2f}</span></p><p class='ps-rationale'>{esc(drafted.rationale)}</p>"
+            f"<h4>Cited passages ({len(drafted.citations)})</h4>{citations}"
+            f"{table(['Assessor', 'Decision', 'Override reason', 'Score', 'Feedback'], rows)}</details>")
+
+
+def decision_words(work: AssessorWork) -> str:
+    if work.action == "override":
+        return f"overrode it → {badge(work.new_status)}"
+    return "confirmed it" if work.action == "confirm" else "—"
+
+
+# ---------------------------------------------------------------- ingest: uploaded originals never linger
+
+
+def ingest_upload(service: ReviewService, user: str, bundle: Path, uploaded: bool) -> SubmissionView:
+    """Screen and store the bundle. An upload (Gradio's temporary copy of the earner's raw, unmasked work) is
+    deleted as soon as ingest has read it, whatever the outcome; messages name it by its file name only."""
+    try:
+        return service.ingest(user, bundle)
+    except PrescreenError as exc:
+        raise gr.Error(without_paths(str(exc), bundle)) from None
+    finally:
+        if uploaded:
+            forget_upload(bundle)
+
+
+def without_paths(message: str, bundle: Path) -> str:
+    """The message with the bundle's server path (and its folder) replaced by the bundle's file name."""
+    for place in (str(bundle), str(bundle.parent) + "/", str(bundle.parent)):
+        message = message.replace(place, bundle.name if place == str(bundle) else "")
+    return message
+
+
+def forget_upload(bundle: Path) -> None:
+    """Delete Gradio's copy of an upload, and its folder once empty (Gradio makes one folder per upload)."""
+    bundle.unlink(missing_ok=True)
+    try:
+        bundle.parent.rmdir()
+    except OSError:
+        pass  # not empty: another upload with the same content is still there
 
 
 # ---------------------------------------------------------------- the tab
@@ -127,6 +178,7 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
     scores = gr.HTML("", elem_id="lead-scores")
     with gr.Group(visible=False, elem_id="lead-adjudicate") as adjudicate_group:
         gr.Markdown("#### Adjudicate a disputed detail", padding=True)
+        evidence = gr.HTML("", elem_id="lead-evidence", padding=True)
         with gr.Row(elem_classes=["ps-bar"]):
             disputed = gr.Dropdown(label="Disputed detail", choices=[], value=None, elem_id="lead-disputed")
             adj_score = gr.Radio(SCORE_CHOICES, label="Your score", elem_id="lead-adj-score")
@@ -137,10 +189,10 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
     final = gr.HTML("", elem_id="lead-final")
 
     outputs = [message, listing, picker, summary, assign_group, first, second, return_group, reason, scores,
-               adjudicate_group, disputed, adj_score, adj_feedback, final]
+               adjudicate_group, evidence, disputed, adj_score, adj_feedback, final]
 
     def listing_updates(user: str, selected: int | None = None) -> dict:
-        items = service.queue(user)
+        items = queue_tab.queue_of(service, user, lead=True)
         people = [(f"{a.display_name or a.username} ({a.username})", a.username) for a in service.assessors()]
         return {listing: {"headers": queue_tab.LEAD_HEADERS, "data": queue_tab.rows(items, lead=True)},
                 picker: gr.Dropdown(choices=queue_tab.choices(items), value=selected),
@@ -150,10 +202,10 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
         open_disputes = [d for d in view.disputed if d not in view.adjudications]
         return {
             **listing_updates(user, view.submission), message: notice(text, kind) if text else "",
-            summary: summary_html(view), scores: scores_html(view), final: final_html(view),
+            summary: summary_html(view), scores: scores_html(view), final: final_html(view.final),
             assign_group: gr.Group(visible=view.status in ASSIGNABLE),
             return_group: gr.Group(visible=view.status == "incomplete"), reason: "",
-            adjudicate_group: gr.Group(visible=view.status == "adjudication"),
+            adjudicate_group: gr.Group(visible=view.status == "adjudication"), evidence: adjudication_html(view),
             disputed: gr.Dropdown(choices=view.disputed, value=open_disputes[0] if open_disputes else None),
             adj_score: None, adj_feedback: "",
         }
@@ -168,28 +220,34 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
         raise gr.Error("Only a lead can do this.")
 
     @ui_errors
-    def load(request: gr.Request):
+    def load_lead_lists(request: gr.Request):
         user = lead_of(request, quiet=True)
-        return listing_updates(user) if user else skip(outputs)
+        return listing_updates(user) if user else gr.skip()
 
     @ui_errors
-    def show(submission, request: gr.Request):
+    def show_lead_view(submission, request: gr.Request):
+        """The chosen submission for a lead; nothing for anyone else, or when none is chosen (a queue row)."""
         user = lead_of(request, quiet=True)
-        if user is None:
-            return skip(outputs)
-        if submission is None:
-            raise gr.Error("Choose a submission first.")
+        if user is None or submission is None:
+            return gr.skip()
         return render(user, service.lead_view(user, int(submission)))
 
     @ui_errors
-    def ingest_bundle(uploaded, typed, request: gr.Request):
+    def open_lead_view(submission, request: gr.Request):
+        if submission is None:
+            raise gr.Error("Choose a submission first.")
+        return show_lead_view(submission, request)
+
+    @ui_errors
+    def ingest_bundle(uploaded, typed, request: gr.Request, progress=gr.Progress()):  # noqa: B008 - Gradio's way
         user = lead_of(request)
         bundle = uploaded or (typed or "").strip()
         if not bundle:
             raise gr.Error("Upload a bundle (.zip), or type the path of a bundle folder or .zip on this server.")
         if not Path(bundle).exists():
-            raise gr.Error(f"{bundle}: no such file or folder on the server.")
-        sub = service.ingest(user, Path(bundle))
+            raise gr.Error(f"{Path(bundle).name}: no such file or folder on the server.")
+        progress(0, desc="Screening the bundle: reading its files, indexing them, drafting findings")
+        sub = ingest_upload(service, user, Path(bundle), uploaded=bool(uploaded))
         text = f"Ingested {sub.label}: {pretty(sub.state)} (readiness {pretty(sub.readiness)})."
         return {**render(user, service.lead_view(user, sub.id), text, "warn" if sub.incomplete else "ok"),
                 upload: None, path: ""}
@@ -232,16 +290,23 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
         return render(user, view, f"Recorded {detail}: {pretty(value)}.{done}")
 
     screening = "ingest"  # one screening at a time: it loads and runs the embedding model
-    ingest.click(ingest_bundle, [upload, path], [*outputs, upload, path], concurrency_id=screening)
-    path.submit(ingest_bundle, [upload, path], [*outputs, upload, path], concurrency_id=screening)
-    open_button.click(show, [picker], outputs)
-    picker.input(show, [picker], outputs)
-    listing.select(queue_tab.picked_row, None, picker).then(show, [picker], outputs)
-    assign.click(do_assign, [picker, first, second], outputs)
-    auto.click(do_auto, [picker], outputs)
-    reason.submit(do_return, [picker, reason], outputs)
-    give_back.click(do_return, [picker, reason], outputs)
+    one = dict(show_progress_on=[message])  # one progress indicator, by the message, not one per output
+
+    def clear_upload():
+        """Whatever the ingest's outcome, the upload is gone from the server: the field shows it."""
+        return None
+
+    for trigger in (ingest.click, path.submit):
+        ingested = trigger(ingest_bundle, [upload, path], [*outputs, upload, path], concurrency_id=screening, **one)
+        ingested.then(clear_upload, None, [upload], show_progress="hidden")
+    open_button.click(open_lead_view, [picker], outputs, **one)
+    picker.input(open_lead_view, [picker], outputs, **one)
+    listing.select(queue_tab.picked_row, None, picker).then(show_lead_view, [picker], outputs, **one)
+    assign.click(do_assign, [picker, first, second], outputs, **one)
+    auto.click(do_auto, [picker], outputs, **one)
+    reason.submit(do_return, [picker, reason], outputs, **one)
+    give_back.click(do_return, [picker, reason], outputs, **one)
     adjudication = [picker, disputed, adj_score, adj_feedback]
-    adjudicate.click(do_adjudicate, adjudication, outputs)
-    adj_feedback.submit(do_adjudicate, adjudication, outputs)
-    return LeadTab(picker=picker, show=show, outputs=outputs, load=load)
+    adjudicate.click(do_adjudicate, adjudication, outputs, **one)
+    adj_feedback.submit(do_adjudicate, adjudication, outputs, **one)
+    return LeadTab(picker=picker, show=show_lead_view, outputs=outputs, load=load_lead_lists)

@@ -1,5 +1,6 @@
 """The queue tab: an assessor sees the submissions assigned to them, a lead sees every submission with its
-assessors, in the order the service gives (incomplete first, then by readiness, oldest first).
+assessors. Open work comes first (for an assessor: not submitted yet; for a lead: not final or returned), each
+part in the order the service gives (incomplete first, then by readiness, oldest first).
 
 An incomplete submission (the pre-check failed) is flagged "return to earner" with its reasons. A row is opened
 by clicking it, or with the Submission list and the Open button (keyboard).
@@ -18,6 +19,23 @@ ASSESSOR_HEADERS = ["#", "Submission", "Credential", "Pre-check", "Readiness", "
 LEAD_HEADERS = ["#", "Submission", "Credential", "Pre-check", "Readiness", "Status", "Assigned to", "Progress", "Age"]
 ASSESSOR_WIDTHS = ["4%", "15%", "18%", "24%", "9%", "10%", "8%", "12%"]
 LEAD_WIDTHS = ["4%", "13%", "15%", "20%", "8%", "9%", "10%", "13%", "8%"]
+
+
+FINISHED = ("final", "returned")
+
+
+def finished(item: QueueItem, lead: bool) -> bool:
+    """Nothing is left to do on it: final or returned; for an assessor, also once their review is submitted."""
+    return item.status in FINISHED or (not lead and item.my_progress == "submitted")
+
+
+def open_first(items: list[QueueItem], lead: bool) -> list[QueueItem]:
+    """Open work first; within each part, the service's order (the sort is stable)."""
+    return sorted(items, key=lambda item: finished(item, lead))
+
+
+def queue_of(service: ReviewService, username: str, lead: bool) -> list[QueueItem]:
+    return open_first(service.queue(username), lead)
 
 
 def precheck_cell(item: QueueItem) -> str:
@@ -95,14 +113,14 @@ def build(service: ReviewService) -> QueueTab:
     outputs = [summary, table, reasons, picker]
 
     @ui_errors
-    def load(request: gr.Request):
+    def load_queue(request: gr.Request):
         user = current_user(service, request)
-        items = service.queue(user.username)
         lead = user.role == "lead"
+        items = queue_of(service, user.username, lead)
         headers = LEAD_HEADERS if lead else ASSESSOR_HEADERS
         frame = gr.Dataframe(value={"headers": headers, "data": rows(items, lead)}, headers=headers,
                              column_widths=LEAD_WIDTHS if lead else ASSESSOR_WIDTHS)
         return intro(items, lead), frame, reasons_html(items, lead), gr.Dropdown(choices=choices(items))
 
-    refresh.click(load, None, outputs)
-    return QueueTab(table=table, picker=picker, open_button=open_button, load=load, outputs=outputs)
+    refresh.click(load_queue, None, outputs)
+    return QueueTab(table=table, picker=picker, open_button=open_button, load=load_queue, outputs=outputs)

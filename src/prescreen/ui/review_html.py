@@ -1,0 +1,131 @@
+"""The review tab's HTML: the header, the detail on screen with its cited passages (the quote marked inside its
+page text), the overview of the assessor's work, and the final result once recorded.
+
+Every text that comes from a submission is escaped (common.esc) before it goes into HTML.
+"""
+
+from __future__ import annotations
+
+from prescreen.review.workflow import AssessorView, DetailView, FinalResultView
+from prescreen.ui.common import badge, bullet_list, esc, highlight, notice, pretty, table
+from prescreen.ui.review_form import done, implied_recommendation
+
+RECOMMENDATION_WORDS = {"earned": "earned", "not_yet": "not yet earned"}
+SOURCE_WORDS = {"agreement": "the two assessors agreed", "adjudication": "the lead settled the disputed details"}
+
+def progress_line(view: AssessorView) -> str:
+    finished = sum(done(d) for d in view.details)
+    line = f"**{finished} of {len(view.details)} details decided and scored**"
+    if view.submitted:
+        return line + f" · review submitted (recommendation: {RECOMMENDATION_WORDS.get(view.recommendation, '—')})"
+    implied = implied_recommendation(view)
+    if implied:
+        return line + f" · your scores recommend **{RECOMMENDATION_WORDS[implied]}**: submit below"
+    return line
+
+
+def header_html(view: AssessorView) -> str:
+    parts = [f"<h2 class='ps-title'>{esc(view.label)}</h2>",
+             f"<p class='ps-meta'>{esc(view.rubric_title)} · <code>{esc(view.credential)}</code> · "
+             f"{badge(view.status)}</p>"]
+    if view.submitted:
+        parts.append(notice("You have submitted this review: it is read-only now.", "ok"))
+    if view.previous_attempt is not None:
+        prev = view.previous_attempt
+        parts.append(f"<p class='ps-meta'>Resubmission: attempt {prev.attempt} ended "
+                     f"{esc(pretty(prev.result) or 'without a result (returned)')}.</p>")
+    if view.flags:
+        parts.append(f"<details class='ps-flags'><summary>Pre-screen flags ({len(view.flags)})</summary>"
+                     f"{bullet_list(view.flags)}</details>")
+    if view.artifacts:
+        rows = [f"<code>{esc(a.artifact_id)}</code> {esc(a.title)} <span class='ps-dim'>({esc(a.kind)})</span>"
+                for a in view.artifacts]
+        parts.append("<details class='ps-flags'><summary>Files in the submission "
+                     f"({len(rows)})</summary><ul>{''.join(f'<li>{r}</li>' for r in rows)}</ul></details>")
+    return "\n".join(parts)
+
+
+def overview_html(view: AssessorView, current: str | None) -> str:
+    rows = []
+    for d in view.details:
+        decision = "—"
+        if d.decision:
+            action, new_status, _ = d.decision
+            decision = "confirmed" if action == "confirm" else f"override → {badge(new_status)}"
+        score = badge(d.score[0]) if d.score else "—"
+        name = f"<strong>{esc(d.detail_id)}</strong>" if d.detail_id == current else esc(d.detail_id)
+        rows.append([name, badge(d.drafted_status), decision, score])
+    return table(["Detail", "Drafted", "Your decision", "Your score"], rows, "ps-table ps-overview")
+
+
+def citation_html(citation) -> str:
+    title = f" {esc(citation.title)}" if citation.title and citation.title != citation.artifact_id else ""
+    caption = f"<code>{esc(citation.artifact_id)}</code>{title} · <span class='ps-where'>{esc(citation.where)}</span>"
+    passage = highlight(citation.context_before, citation.quote, citation.context_after)
+    return f"<figure class='ps-cite'><figcaption>{caption}</figcaption><blockquote>{passage}</blockquote></figure>"
+
+
+def self_analysis_html(detail: DetailView) -> str:
+    if not detail.self_analysis:
+        return "<p class='ps-dim'>The earner's self-analysis has no entry for this detail.</p>"
+    items = []
+    for entry in detail.self_analysis:
+        where = " · ".join(esc(x) for x in (entry.artifact_id, entry.locator) if x) or "no evidence named"
+        explanation = esc(entry.explanation) or "<em class='ps-dim'>no explanation given</em>"
+        items.append(f"<div class='ps-self'><p class='ps-where'>Points to: {where}</p><p>{explanation}</p></div>")
+    return "".join(items)
+
+
+def previous_html(view: AssessorView, detail: DetailView) -> str:
+    prev = view.previous_attempt
+    if prev is None:
+        return ""
+    lines = [f"Last attempt: {esc(p.feedback)}" for p in prev.not_yet if p.detail_id == detail.detail_id]
+    before = prev.previous_drafted_status.get(detail.detail_id)
+    if before and prev.drafted_status_changed.get(detail.detail_id):
+        lines.append(f"Drafted status changed since attempt {prev.attempt}: was {esc(before)}")
+    if not lines:
+        return ""
+    return "<h4>Previous attempt</h4><ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>"
+
+
+def provenance_html(detail: DetailView) -> str:
+    """Who drafted the finding: the LLM (`llm:<model>`), or the extractive drafter, standing in when the LLM
+    failed for the detail's outcome. Shown once the review's DetailView carries the finding's provenance."""
+    drafted_by = getattr(detail, "drafted_by", None)
+    if not drafted_by:
+        return ""
+    reason = getattr(detail, "fallback_reason", None)
+    text = f"drafted by {drafted_by}" + (f", standing in for the LLM ({reason})" if reason else "")
+    return f" <span class='ps-dim ps-provenance'>· {esc(text)}</span>"
+
+
+def detail_html(view: AssessorView, detail: DetailView) -> str:
+    citations = "".join(citation_html(c) for c in detail.citations) or (
+        "<p class='ps-dim'>No passage cited: the pre-screen found no evidence for this detail.</p>")
+    issues = bullet_list(detail.issues, "ps-issues") or "<p class='ps-dim'>None.</p>"
+    return (
+        f"<section class='ps-detail' aria-label='Detail {esc(detail.detail_id)}'>"
+        f"<h3>{esc(detail.detail_id)} <span class='ps-dim'>· outcome {esc(detail.outcome_id)}</span></h3>"
+        f"<p class='ps-detail-text'>{esc(detail.text)}</p>"
+        f"<p>Drafted: {badge(detail.drafted_status)} <span class='ps-dim'>confidence "
+        f"{detail.confidence:.2f}</span>{provenance_html(detail)}</p>"
+        f"<p class='ps-rationale'>{esc(detail.rationale)}</p>"
+        f"<h4>Cited passages ({len(detail.citations)})</h4>{citations}"
+        f"<h4>The earner's self-analysis</h4>{self_analysis_html(detail)}"
+        f"<h4>Issues found by the pre-screen</h4>{issues}"
+        f"{previous_html(view, detail)}</section>"
+    )
+
+
+def final_html(final: FinalResultView | None, heading: str = "Final result") -> str:
+    """The recorded result with each detail's score and feedback for the earner; empty before it is final."""
+    if final is None:
+        return ""
+    rows = [[esc(detail), badge(score), f"<div class='ps-pre'>{esc(feedback)}</div>"]
+            for detail, (score, feedback) in final.per_detail.items()]
+    how = SOURCE_WORDS.get(final.source, final.source)
+    return (f"<div class='ps-final-result'><h3>{esc(heading)}: {badge(final.result)}</h3>"
+            f"<p class='ps-meta'>Recorded by {esc(final.decided_by)} ({esc(how)}), "
+            f"{final.decided_at:%Y-%m-%d %H:%M} UTC</p>"
+            f"{table(['Detail', 'Score', 'Feedback for the earner'], rows)}</div>")

@@ -1,0 +1,233 @@
+"""Who may do what over plain HTTP, role by role, against the real app (`python app.py`) on a free port.
+
+The app's handlers are enumerated from its own /config, so a new one fails `test_every_handler_is_classified`
+until it is put in HANDLERS. Each is then called as the browser calls it (POST /gradio_api/queue/join, answer
+read from /gradio_api/queue/data), signed in as an assessor and as a lead, with the real submission's id in
+every dropdown: a lead-only handler gives an assessor nothing, an assessor-only one gives a lead nothing, and
+no answer to an assessor holds the earner's name, e-mail or organization. Gradio's other routes (upload, the
+file route, monitoring, named API calls) are tried too, and signed out everything answers 401.
+
+Real components: the CLI ingests examples/lincoln-elementary with the real embedding model (about 30 s).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from prescreen.review.accounts import ROLES
+from tests.app_server import ROOT, app_env, run_cli, running_app
+BUNDLE = ROOT / "examples" / "lincoln-elementary"
+EARNER = yaml.safe_load((BUNDLE / "submission.yaml").read_text())["earner"]
+IDENTITY = [EARNER["name"], EARNER["email"], EARNER["organization"]]
+USERS = {"lead": "lead", "ana": "assessor", "ben": "assessor"}
+
+# every handler of the app, by name (Gradio's numeric suffix for a second use dropped): who it serves.
+# "lead": an assessor's call changes nothing; "assessor": a lead's call changes nothing; "both": either may call.
+HANDLERS = {
+    "on_load": "both", "load_queue": "both", "route": "both", "picked_row": "both",
+    "review_choices": "assessor", "show_review": "assessor", "open_review": "assessor", "goto": "assessor",
+    "go_previous": "assessor", "go_next": "assessor", "save_and_next": "assessor", "save_here": "assessor",
+    "submit_review": "assessor", "confirm_read": "assessor",
+    "load_lead_lists": "lead", "show_lead_view": "lead", "open_lead_view": "lead", "ingest_bundle": "lead",
+    "do_assign": "lead", "do_auto": "lead", "do_return": "lead", "do_adjudicate": "lead", "clear_upload": "both",
+    "pick_adjudication": "lead",
+}
+# Gradio routes besides the queue, and what each role gets (signed out: 401 from all of them)
+ROUTES = {  # path: (assessor, lead)
+    "/gradio_api/upload": (403, 200),
+    "/monitoring/summary": (404, 404),
+    "/gradio_api/run/route": (404, 404),
+    "/gradio_api/call/route": (404, 404),
+    "/gradio_api/openapi.json": (404, 404),
+}
+
+pytestmark = pytest.mark.slow
+
+
+# ---------------------------------------------------------------- the app, with a submission assigned to ana and ben
+
+
+def password(user: str) -> str:
+    return f"{user}-secret-pass"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api")
+    env = app_env(folder / "data")  # a module's fixture: the autouse one that isolates settings has not run
+    for user, role in USERS.items():
+        done = run_cli(env, "users", "add", user, "--role", role, "--password-stdin", stdin=password(user) + "\n")
+        assert done.returncode == 0, done.stderr
+    done = run_cli(env, "ingest", str(BUNDLE), "--auto-assign")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with running_app(env, folder / "app.log") as url:
+        yield {"url": url.rstrip("/"), "env": env}
+
+
+@contextmanager
+def signed_in(app: dict, user: str | None, secret: str | None = None) -> Iterator[httpx.Client]:
+    """An HTTP client with the user's session cookie (signed out: none) and one page session, as a browser tab
+    has (Gradio keeps each session's component choices: a dropdown takes only a value its session listed)."""
+    with httpx.Client(base_url=app["url"], timeout=120) as client:
+        client.session_hash = uuid.uuid4().hex
+        if user:
+            reply = client.post("/login", data={"username": user, "password": secret or password(user)})
+            assert reply.status_code == 200, reply.text
+        yield client
+
+
+@pytest.fixture(scope="module")
+def config(app) -> dict:
+    with signed_in(app, "lead") as lead:
+        return lead.get("/config").json()
+
+
+# ---------------------------------------------------------------- calling a handler as the page does
+
+
+def handlers(config: dict) -> list[dict]:
+    return [d for d in config["dependencies"] if d.get("backend_fn")]
+
+
+def base_name(dependency: dict) -> str:
+    return re.sub(r"_\d+$", "", str(dependency["api_name"]))
+
+
+def inputs_for(config: dict, dependency: dict, submission: int) -> list:
+    """A value per input: the submission's id in every dropdown, a path in every text box, nothing elsewhere."""
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    values = {"dropdown": submission, "textbox": str(BUNDLE)}
+    return [values.get(kinds.get(i, ""), None) for i in dependency["inputs"]]
+
+
+def call(client: httpx.Client, fn_index: int, data: list) -> list[dict]:
+    """The messages the queue streams back for one call, up to its completion."""
+    session = client.session_hash
+    joined = client.post("/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
+                                                        "event_data": None, "trigger_id": None})
+    assert joined.status_code == 200, joined.text
+    messages = []
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                messages.append(json.loads(line[5:]))
+                if messages[-1].get("msg") == "process_completed":
+                    break
+    return messages
+
+
+def changes_nothing(config: dict, dependency: dict, messages: list[dict]) -> bool:
+    """The call ended with a refusal, or with every output left as it was: a skip (an update with no property),
+    or, for a gr.State, nothing (its value stays on the server and is never sent)."""
+    done = messages[-1]
+    if not done.get("success", False):
+        return True
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    return all(unchanged(value, kinds.get(output) == "state")
+               for output, value in zip(dependency["outputs"], done["output"]["data"], strict=True))
+
+
+def unchanged(value, state: bool) -> bool:
+    if value is None:
+        return state
+    props = value.get("props", {}) if isinstance(value, dict) else None
+    return isinstance(props, dict) and set(value) <= {"__type__", "props"} and set(props) <= {"__type__"}
+
+
+def submissions(client: httpx.Client, config: dict) -> list[int]:
+    """The ids in the user's queue, as the page lists them when it loads (the lists are filled this way)."""
+    for name in ("load_lead_lists", "review_choices"):
+        call(client, by_name(config, name)["id"], [])
+    done = call(client, by_name(config, "load_queue")["id"], [])[-1]
+    picker = done["output"]["data"][-1]
+    return [value for _, value in picker["choices"]]
+
+
+def by_name(config: dict, api_name: str) -> dict:
+    return next(d for d in handlers(config) if d["api_name"] == api_name)
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def test_every_handler_is_classified_and_none_is_a_listed_endpoint(app, config):
+    names = {base_name(d) for d in handlers(config)}
+    assert names - HANDLERS.keys() == set(), "classify the new handler in HANDLERS (who may call it)"
+    with signed_in(app, "ana") as ana:
+        info = ana.get("/gradio_api/info").json()
+    assert info["named_endpoints"] == {} and info["unnamed_endpoints"] == {}
+
+
+def test_signed_out_gets_401_everywhere(app, config):
+    with signed_in(app, None) as nobody:
+        for path in ["/config", "/gradio_api/info", *ROUTES, "/gradio_api/file=/etc/hostname"]:
+            assert nobody.get(path).status_code == 401, path
+        reply = nobody.post("/gradio_api/queue/join", json={"data": [], "fn_index": 0, "session_hash": "x"})
+        assert reply.status_code == 401
+
+
+def test_each_role_reaches_only_its_routes(app):
+    for user, column in (("ana", 0), ("lead", 1)):
+        with signed_in(app, user) as client:
+            for path, expected in ROUTES.items():
+                reply = (client.post(path, files={"files": ("a.txt", b"x")}) if path.endswith("upload")
+                         else client.get(path))
+                assert reply.status_code == expected[column], (user, path, reply.text[:200])
+
+
+def test_no_handler_gives_an_assessor_lead_data_or_the_earner(app, config):
+    with signed_in(app, "ana") as ana, signed_in(app, "lead") as lead:
+        [submission] = submissions(ana, config)
+        seen = []
+        for dependency in handlers(config):
+            role = HANDLERS[base_name(dependency)]
+            messages = call(ana, dependency["id"], inputs_for(config, dependency, submission))
+            seen.append(json.dumps(messages))
+            assert role != "lead" or changes_nothing(config, dependency, messages), f"an assessor called {dependency['api_name']}"
+            if role == "assessor":
+                answer = call(lead, dependency["id"], inputs_for(config, dependency, submission))
+                assert changes_nothing(config, dependency, answer), f"a lead called {dependency['api_name']}: {answer[-1]}"
+        submissions(lead, config)
+        lead_view = by_name(config, "show_lead_view")
+        shown_to_lead = json.dumps(call(lead, lead_view["id"], inputs_for(config, lead_view, submission)))
+    assert EARNER["name"] in shown_to_lead, f"the check below can find the earner's identity: {shown_to_lead[-1500:]}"
+    assert any("Cited passages" in answer for answer in seen), "the assessor's own review was shown"
+    for term in IDENTITY:
+        assert not any(term in answer for answer in seen), f"an assessor was shown {term!r}"
+
+
+def test_an_upload_is_never_served_back_and_is_gone_after_ingest(app, config):
+    with signed_in(app, "lead") as lead, signed_in(app, "ana") as ana:
+        [path] = lead.post("/gradio_api/upload", files={"files": ("bad.zip", b"not a zip")}).json()
+        for client in (lead, ana):
+            assert client.get(f"/gradio_api/file={path}").status_code == 404
+        before = submissions(lead, config)
+        ingest = by_name(config, "ingest_bundle")
+        upload = {"path": path, "orig_name": "bad.zip", "meta": {"_type": "gradio.FileData"}}
+        messages = call(lead, ingest["id"], [upload, ""])
+        assert submissions(lead, config) == before
+    warnings = [m["log"] for m in messages if m.get("msg") == "log"]
+    assert len(warnings) == 1 and "bad.zip" in warnings[0], messages
+    assert str(Path(path).parent) not in warnings[0] and "/tmp" not in warnings[0]
+    assert not Path(path).exists(), "Gradio's copy of the upload was deleted"
+
+
+def test_an_earner_role_gets_no_more_than_an_assessor(app):
+    if "earner" not in ROLES:
+        done = run_cli(app["env"], "users", "add", "erin", "--role", "earner", "--password-stdin", stdin="erin-pass-1\n")
+        assert done.returncode != 0, "the earner role is not known to accounts yet: it must be refused"
+        return
+    done = run_cli(app["env"], "users", "add", "erin", "--role", "earner", "--password-stdin", stdin="erin-pass-1-x\n")
+    assert done.returncode == 0, done.stderr
+    with signed_in(app, "erin", "erin-pass-1-x") as erin:
+        assert erin.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 403
+        assert erin.get("/monitoring/summary").status_code == 404
