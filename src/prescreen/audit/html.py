@@ -19,10 +19,11 @@ table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .9em; }
 th, td { border-bottom: 1px solid #e5e7eb; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { color: #4b5563; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; margin: .5rem 0; }
-.cards { display: flex; flex-wrap: wrap; gap: .8rem; }
-.card { border: 1px solid #e5e7eb; border-radius: .5rem; padding: .5rem .8rem; min-width: 9rem; }
-.card b { display: block; font-size: 1.4em; }
 """
+# inline, so the summary looks the same in the report and in the app's tab
+CARDS = "display: flex; flex-wrap: wrap; gap: .8rem; margin: .4rem 0;"
+CARD = "border: 1px solid #d1d5db; border-radius: .5rem; padding: .4rem .8rem; min-width: 8rem;"
+FIGURE = "display: block; font-size: 1.4em;"
 
 MAX_ROWS = 200
 #: section title -> (plot names, table names)
@@ -74,8 +75,8 @@ def summary_html(audit: Audit) -> str:
     cards = [("submissions", flow.submissions), ("final", flow.final), ("earned", flow.earned),
              ("not yet earned", flow.not_yet_earned), ("open", flow.open), ("returned", flow.returned),
              ("median to final", median)]
-    return ("<div class='cards'>" + "".join(f"<div class='card'><b>{esc(v)}</b>{esc(k)}</div>" for k, v in cards)
-            + "</div>" + f"<p>AI draft against final score: {esc(describe(audit.ai_overall))}.<br>"
+    return (f"<div style='{CARDS}'>" + "".join(f"<div style='{CARD}'><b style='{FIGURE}'>{esc(v)}</b>{esc(k)}</div>"
+                                                for k, v in cards) + "</div>" + f"<p>AI draft against final score: {esc(describe(audit.ai_overall))}.<br>"
             f"Assessor against assessor: {esc(describe(audit.assessor_overall))}.</p>")
 
 

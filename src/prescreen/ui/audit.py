@@ -99,8 +99,10 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
         refresh_button = gr.Button("Refresh", variant="primary", size="md", scale=0, min_width=120,
                                    elem_id="audit-refresh")
     summary = gr.HTML("<p class='ps-empty'>The audit appears here for leads.</p>", elem_id="audit-summary")
-    with gr.Row():
-        plots = {name: gr.Plot(label=name.capitalize(), elem_id=f"audit-plot-{name}", format="png") for name in PLOTS}
+    plots = {}
+    for pair in (PLOTS[:2], PLOTS[2:]):
+        with gr.Row():
+            plots |= {name: gr.Plot(label=name.capitalize(), elem_id=f"audit-plot-{name}", format="png") for name in pair}
     sections = {}
     for title, _, _ in SECTIONS:
         with gr.Accordion(title, open=title == "Coverage"):
@@ -110,7 +112,8 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
     downloads = gr.HTML("", elem_id="audit-downloads")
     gr.Markdown("#### Open Badge for an earned result")
     with gr.Row(elem_classes=["ps-bar"]):
-        submission = gr.Number(label="Submission #", precision=0, minimum=1, elem_id="audit-badge-submission")
+        submission = gr.Number(label="Submission # (earned)", value=None, precision=0, minimum=1,
+                               elem_id="audit-badge-submission")
         issue_button = gr.Button("Issue badge", size="md", scale=0, min_width=150, elem_id="audit-badge-issue")
     badge_message = gr.HTML("", elem_id="audit-badge")
 
