@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, select
@@ -70,7 +70,7 @@ class SubmissionFacts:
     adjudicated: set[str] = field(default_factory=set)
     assessments: list[Assessment] = field(default_factory=list)
 
-    @property
+    @cached_property  # read once the facts are loaded; the statistics ask for it often
     def submitted(self) -> list[Assessment]:
         return [a for a in self.assessments if a.submitted]
 
@@ -205,8 +205,7 @@ def _add_assessments(s: Session, subs: dict[int, SubmissionFacts], ids) -> None:
     for assignment_id, detail_id, score in s.execute(
             select(Score.assignment_id, Score.detail_id, Score.score).where(Score.assignment_id.in_(assignment_ids))):
         by_id[assignment_id].scores[detail_id] = score
-    decisions = defaultdict(dict)
-    for d in s.scalars(select(Decision).where(Decision.assignment_id.in_(assignment_ids))):
-        decisions[d.assignment_id][d.detail_id] = (d.action, d.new_status, d.reason)
-    for assignment_id, found in decisions.items():
-        by_id[assignment_id].decisions = found
+    decisions = select(Decision.assignment_id, Decision.detail_id, Decision.action, Decision.new_status,
+                       Decision.reason).where(Decision.assignment_id.in_(assignment_ids))
+    for assignment_id, detail_id, action, new_status, reason in s.execute(decisions):
+        by_id[assignment_id].decisions[detail_id] = (action, new_status, reason)
