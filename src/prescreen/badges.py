@@ -147,8 +147,8 @@ def load_award(sessions: sessionmaker, submission_id: int) -> Award:
             raise BadgeError(f"no submission #{submission_id}")
         final = s.scalar(select(FinalResult).where(FinalResult.submission_id == sub.id))
         _check_earned(sub, final)
-        run = s.execute(latest_runs().where(ScreeningRun.submission_id == sub.id)).one()
-        manifest = Manifest.model_validate_json(run.manifest_json) if run.manifest_json else None
+        run = s.execute(latest_runs().where(ScreeningRun.submission_id == sub.id)).one_or_none()
+        manifest = Manifest.model_validate_json(run.manifest_json) if run and run.manifest_json else None
         if manifest is None or not run.rubric_json:
             raise BadgeError(f"submission #{sub.id} has no manifest or rubric stored: ingest it again")
         return Award(submission=sub.id, code=sub.code, attempt=sub.attempt,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,12 +23,22 @@ def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
 
 
+@contextmanager
+def _writing(path: Path):
+    """An OSError while writing `path` becomes one line and exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
 def _write(text: str, out: Path | None) -> None:
     if out is None:
         click.echo(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    with _writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
     click.echo(f"written to {out}", err=True)
 
 
@@ -56,8 +67,10 @@ def audit(credential, rubric_version, since, until, fmt: str, out: Path | None, 
     result = build_audit(_review().sessions, where)
     lint = lint_audit(result, _embedder() if similarity else None)
     if fmt == "csv":
-        for path in write_csv([*result.tables(), *lint.tables()], out or Path("audit-csv")):
-            click.echo(path)
+        folder = out or Path("audit-csv")
+        with _writing(folder):
+            paths = write_csv([*result.tables(), *lint.tables()], folder)
+        click.echo("\n".join(map(str, paths)))
     elif fmt == "json":
         _write(json.dumps({**result.model_dump(mode="json"), "lint": lint.model_dump(mode="json")}, indent=2), out)
     else:
@@ -151,7 +164,8 @@ def badge_keygen(out: Path | None, force: bool) -> None:
 
     issuer = IssuerSettings()
     path = out or issuer.key_path(_settings().data_dir)
-    key = generate_key(path, overwrite=force)
+    with _writing(path):
+        key = generate_key(path, overwrite=force)
     click.echo(f"private key written to {path} (keep it secret); public key:", err=True)
     click.echo(json.dumps(public_jwk(key, issuer.id), indent=2))
 
@@ -174,7 +188,3 @@ def register(main: click.Group, rubrics: click.Group) -> None:
     main.add_command(audit)
     rubrics.add_command(rubrics_lint)
     main.add_command(badge)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("run it as: prescreen audit")
