@@ -243,6 +243,9 @@ def test_audit_command_writes_html_csv_and_json(cli_db, tmp_path):
     assert other["flow"]["submissions"] == 0
     bad = runner.invoke(main, ["audit", "--since", "2026-02-01", "--until", "2026-01-01"])
     assert bad.exit_code == 2 and "swap them" in bad.output
+    (tmp_path / "a-file").write_text("")
+    blocked = runner.invoke(main, [*main_audit, "--out", str(tmp_path / "a-file" / "audit.html")])
+    assert blocked.exit_code == 2 and "cannot write" in blocked.output and "Traceback" not in blocked.output
 
 
 # ---------------------------------------------------------------- the audit tab
