@@ -470,6 +470,9 @@ def test_a_bad_upload_creates_nothing_and_names_only_the_file(real_screener_kit,
         assert str(tmp_path) not in message and "/" not in message.replace(" and/or ", ""), message
     assert (kit.count(Submission), kit.count(ScreeningRun)) == before
     assert kit.service.queue("lead") == []
+    refused = [e for e in kit.service.audit("lead") if e.action == "ingest_refused"]
+    assert [e.note.split(": ")[1] for e in refused] == ["fake.txt", "renamed.zip", "no-manifest.zip"]
+    assert all(e.submission is None and str(tmp_path) not in e.note for e in refused)
 
 
 def test_a_screener_that_raises_a_bundle_error_creates_nothing(kit):

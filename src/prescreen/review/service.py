@@ -173,7 +173,7 @@ class ReviewService:
         bundle = Path(bundle)
         with self._tx() as s:
             self._actor(s, actor, "lead", "ingest bundles")
-        screening = self._screen(bundle)  # seconds: no transaction is open meanwhile
+        screening = self._screen(actor, bundle)  # seconds: no transaction is open meanwhile
         try:
             with self._tx() as s:
                 lead = self._actor(s, actor, "lead", "ingest bundles")
@@ -183,17 +183,21 @@ class ReviewService:
             raise InvalidTransition(f"{bundle.name} was ingested by another action at the same moment: "
                                     "ingest it again to add a screening run") from exc
 
-    def _screen(self, bundle: Path) -> Screening:
+    def _screen(self, actor: str, bundle: Path) -> Screening:
         """The screening, or InvalidInput when the bundle cannot be screened at all (not a zip, no manifest,
-        unknown credential, hostile zip): such a bundle never becomes a submission. Messages name the file,
-        never a path on the server."""
+        unknown credential, hostile zip): such a bundle never becomes a submission, and the audit log says it
+        was refused. Messages name the file, never a path on the server."""
         try:
             screening = self.screen(bundle)
+            problem = screening.report.message or "it cannot be screened"
         except BundleError as exc:
-            raise InvalidInput(not_ingested(bundle, str(exc))) from None
-        if screening.report.readiness == "unscreenable":
-            raise InvalidInput(not_ingested(bundle, screening.report.message or "it cannot be screened"))
-        return screening
+            screening, problem = None, str(exc)
+        if screening is not None and screening.report.readiness != "unscreenable":
+            return screening
+        refused = not_ingested(bundle, problem)
+        with self._tx() as s:
+            q.audit(s, actor, "ingest_refused", note=refused)
+        raise InvalidInput(refused)
 
     def _store(self, s: Session, lead: User, screening: Screening, origin: str) -> Submission:
         manifest = screening.bundle.manifest if screening.bundle else None
