@@ -530,7 +530,10 @@ def _identity_terms(extra_names: Iterable[str], lexicon: _Lexicon) -> list[_Term
         value = value.strip(" \t\n.,;:()[]\"'")
         if len(value) < 2 or _PLACEHOLDER_RE.search(value):
             return
-        for variant in {value, _strip_accents(value)}:
+        variants = {value, _strip_accents(value)}
+        if case_sensitive:  # "Grant" and "GRANT:" (a speaker label), not "a grant"
+            variants |= {v.upper() for v in variants}
+        for variant in variants:
             terms[(kind, variant.lower() if not case_sensitive else variant, case_sensitive)] = _Term(
                 kind, variant, case_sensitive
             )
