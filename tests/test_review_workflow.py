@@ -555,3 +555,17 @@ def test_lead_view_carries_the_evidence_and_both_assessors_work_per_disputed_det
     kit.service.adjudicate("lead", sub, "EO1.2", "not_yet", "Show it done.")
     settled = kit.service.lead_view("lead", sub).adjudication[0]
     assert (settled.lead_score, settled.lead_feedback) == ("not_yet", "Show it done.")
+
+
+# ---------------------------------------------------------------- the rules the UI reads its choices from
+
+
+def test_rules_say_which_actions_and_choices_exist():
+    from prescreen.review.workflow import allowed_now, override_choices, recommendation_of
+
+    assert allowed_now("incomplete") == ["assign", "return_to_earner", "ingest_again"]
+    assert allowed_now("in_review") == ["decide", "score", "submit"]
+    assert allowed_now("final") == []
+    assert override_choices("weak") == ["evidenced", "missing"]
+    assert recommendation_of({"EO1.1": ("demonstrated", ""), "EO1.2": ("demonstrated", "")}) == "earned"
+    assert recommendation_of({"EO1.1": ("demonstrated", ""), "EO1.2": ("not_yet", "Show it.")}) == "not_yet"

@@ -44,7 +44,6 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 }
 
 
-
 # ---------------------------------------------------------------- states and results
 
 
@@ -52,12 +51,27 @@ def label(sub: Submission) -> str:
     return f"{sub.code} · attempt {sub.attempt}"
 
 
+def allowed_now(state: str) -> list[str]:
+    """The actions a submission in `state` allows (the UI shows only these)."""
+    return [action for action, states in ALLOWED_FROM.items() if state in states]
+
+
+def override_choices(drafted: str) -> list[DraftStatus]:
+    """The statuses an override of a finding drafted `drafted` may give it."""
+    return [status for status in DRAFT_STATUSES if status != drafted]
+
+
+def recommendation_of(scores: dict[str, tuple[str, str]]) -> Literal["earned", "not_yet"]:
+    """The only recommendation the scores allow: earned when every detail is demonstrated."""
+    return "earned" if all(score == "demonstrated" for score, _ in scores.values()) else "not_yet"
+
+
 def require_state(sub: Submission, action: str) -> None:
     """InvalidTransition, saying what is allowed, unless `action` is allowed in the submission's state."""
     allowed = ALLOWED_FROM[action]
     if sub.state in allowed:
         return
-    now = [name.replace("_", " ") for name, states in ALLOWED_FROM.items() if sub.state in states]
+    now = [name.replace("_", " ") for name in allowed_now(sub.state)]
     raise InvalidTransition(
         f"{label(sub)} is {sub.state}: {action.replace('_', ' ')} is allowed only when it is "
         f"{' or '.join(allowed)}; allowed now: {', '.join(now) if now else 'nothing'}"
@@ -130,7 +144,6 @@ def different_earners(first: Earner, second: Earner) -> bool:
     return bool(pairs) and all(fold(a) != fold(b) for a, b in pairs)
 
 
-
 def check_decision(detail_id: str, drafted: str, action: str, new_status: str | None, reason: str) -> str | None:
     """The status to store with the decision (None for a confirmation), or InvalidInput."""
     if action == "confirm":
@@ -140,9 +153,9 @@ def check_decision(detail_id: str, drafted: str, action: str, new_status: str | 
         return None
     if action != "override":
         raise InvalidInput(f"unknown action {action!r}: use confirm or override")
-    if new_status not in DRAFT_STATUSES or new_status == drafted:
-        others = [x for x in DRAFT_STATUSES if x != drafted]
-        raise InvalidInput(f"an override of {detail_id} needs a new status other than {drafted}: {' or '.join(others)}")
+    if new_status not in override_choices(drafted):
+        others = " or ".join(override_choices(drafted))
+        raise InvalidInput(f"an override of {detail_id} needs a new status other than {drafted}: {others}")
     if not reason.strip():
         raise InvalidInput(f"an override of {detail_id} needs a reason")
     return new_status
@@ -166,10 +179,9 @@ def check_complete(detail_ids: list[str], decisions: dict, scores: dict) -> None
 
 
 def check_recommendation(recommendation: str, scores: dict[str, tuple[str, str]]) -> None:
-    all_demonstrated = all(score == "demonstrated" for score, _ in scores.values())
     if recommendation not in ("earned", "not_yet"):
         raise InvalidInput(f"unknown recommendation {recommendation!r}: use earned or not_yet")
-    if (recommendation == "earned") != all_demonstrated:
+    if recommendation != recommendation_of(scores):
         raise InvalidInput("the recommendation must follow the scores: earned when every detail is demonstrated, "
                            "otherwise not_yet")
 
