@@ -17,9 +17,8 @@ from sklearn.metrics import cohen_kappa_score
 from prescreen.audit import AuditFilter, build_audit
 from prescreen.audit.report import reason_kind
 from prescreen.audit.stats import agreement, draft_agreement, draft_vs_final
+from tests.audit_data import D, N, fill_reviewed, work
 from tests.conftest import DETAILS, EARNER
-
-D, N = "demonstrated", "not_yet"
 
 
 def assert_no_nan(text: str) -> None:
@@ -64,7 +63,8 @@ def test_confusion_matrix_rows_are_drafted_statuses_and_columns_final_scores():
 
 
 def test_precheck_reasons_lose_their_particulars():
-    assert reason_kind("part overview has 40 words, below its minimum of 100") == "part overview below its word minimum (100)"
+    assert reason_kind("part overview has 40 words, below its minimum of 100") == (
+        "part overview below its word minimum (100)")
     assert reason_kind("artifacts/video.mp4: missing file: missing_file (test)") == "missing file"
     assert reason_kind("cannot be screened: no submission.yaml at the bundle root") == "cannot be screened"
 
@@ -72,34 +72,9 @@ def test_precheck_reasons_lose_their_particulars():
 # ---------------------------------------------------------------- a review database with a bit of everything
 
 
-def work(kit, actor: str, sub: int, scores: dict | None = None, overrides: dict | None = None) -> None:
-    """Decide (confirm, or override with (new status, reason)), score every detail, and submit."""
-    scores = {d: D for d in DETAILS} | (scores or {})
-    for detail in DETAILS:
-        if detail in (overrides or {}):
-            kit.service.decide(actor, sub, detail, "override", *overrides[detail])
-        else:
-            kit.service.decide(actor, sub, detail, "confirm")
-        kit.service.score(actor, sub, detail, scores[detail], "feedback")
-    kit.service.submit(actor, sub, "earned" if set(scores.values()) == {D} else "not_yet")
-
-
 @pytest.fixture
 def reviewed(kit):
-    """A: agreed, earned. B: disputed on EO1.2, adjudicated not yet; two overrides with the same reason.
-    B attempt 2: in review. C: incomplete, returned. Drafted: EO1.1 and EO2.1 evidenced, EO1.2 weak."""
-    a = kit.in_review(code="A")
-    work(kit, "ana", a)
-    work(kit, "ben", a, overrides={"EO1.2": ("evidenced", "The data table on p. 2 shows it.")})
-    b = kit.in_review(code="B")
-    work(kit, "ana", b, overrides={"EO1.2": ("evidenced", "the data table on p. 2 shows it")})
-    work(kit, "ben", b, scores={"EO1.2": N}, overrides={"EO2.1": ("weak", "Only <script>claimed</script>.")})
-    kit.service.adjudicate("lead", b, "EO1.2", N, "Show the data.")
-    again = kit.ingest(code="B", attempt=2)
-    kit.service.assign("lead", again.id, ["ana", "cy"])
-    c = kit.ingest(code="C", shortfall=True)
-    kit.service.return_to_earner("lead", c.id, "The overview is too short.")
-    return kit
+    return fill_reviewed(kit)
 
 
 def test_coverage_and_ai_vs_human(reviewed):
@@ -129,7 +104,8 @@ def test_assessors_and_adjudication(reviewed):
     assert (by_detail["EO1.2"].n, by_detail["EO1.2"].agreement) == (2, 0.5)
     assessors = {r.assessor: r for r in audit.assessors}
     assert set(assessors) == {"ana", "ben"}  # cy has submitted nothing
-    assert (assessors["ana"].submitted, assessors["ana"].to_adjudication, assessors["ana"].adjudication_rate) == (2, 1, 0.5)
+    ana = assessors["ana"]
+    assert (ana.submitted, ana.to_adjudication, ana.adjudication_rate) == (2, 1, 0.5)
     assert assessors["ana"].stats.agreement == pytest.approx(5 / 6) and assessors["ben"].stats.agreement == 1.0
     adjudication = {r.detail_id: r for r in audit.adjudication}
     assert (adjudication["EO1.2"].adjudicated, adjudication["EO1.2"].adjudication_rate) == (1, 0.5)
@@ -139,7 +115,8 @@ def test_assessors_and_adjudication(reviewed):
 def test_flow(reviewed):
     audit = build_audit(reviewed.service.sessions)
     flow = audit.flow
-    assert (flow.submissions, flow.final, flow.earned, flow.not_yet_earned, flow.open, flow.returned) == (4, 2, 1, 1, 1, 1)
+    counts = (flow.submissions, flow.final, flow.earned, flow.not_yet_earned, flow.open, flow.returned)
+    assert counts == (4, 2, 1, 1, 1, 1)
     assert flow.median_hours_to_final is not None and flow.median_hours_to_final >= 0
     assert [(t.code, t.attempt) for t in audit.final_times] == [("A", 1), ("B", 1)]
     queue = {q.state: q.submissions for q in audit.queue}
@@ -324,7 +301,6 @@ def test_audit_tab_loads_plots_tables_and_downloads_for_a_lead(tab):
 
 
 def test_audit_tab_filters_and_refuses_bad_days(tab):
-    import gradio as gr
 
     updates = by_id(tab.refresh("(all)", "(all)", "", "", True, SignedIn("lead")))
     assert "lint_similar.csv" in data_links(updates["audit-downloads"])
@@ -344,7 +320,6 @@ def test_audit_tab_is_for_leads_only(tab):
 
 
 def test_audit_tab_issues_a_badge_for_an_earned_result_only(tab):
-    import gradio as gr
 
     from prescreen.badges import load_key, public_jwk, verify
 

@@ -15,7 +15,13 @@ from click.testing import CliRunner
 from jsonschema.validators import validator_for
 
 from prescreen.badges import (
-    BadgeError, IssuerSettings, generate_key, issue_badge, load_key, public_jwk, verify,
+    BadgeError,
+    IssuerSettings,
+    generate_key,
+    issue_badge,
+    load_key,
+    public_jwk,
+    verify,
 )
 from prescreen.cli import main
 from prescreen.errors import ConfigurationError

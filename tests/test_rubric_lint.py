@@ -12,16 +12,22 @@ from prescreen.audit.html import render_html
 from prescreen.audit.lint import lint_audit, lint_data, lint_rubric, shared_look_fors
 from prescreen.cli import main
 from prescreen.models import Rubric
+from tests.audit_data import fill_reviewed
 from tests.fakes import StemHashEmbeddings
-from tests.test_audit import reviewed, work  # noqa: F401 - the fixture and its helper
 
 CLOSE = ("Examines attendance data by student subgroup with staff to find gaps.",
          "Examines attendance data by subgroup with the staff to find the gaps.")
 
 
+@pytest.fixture
+def reviewed(kit):
+    return fill_reviewed(kit)
+
+
 def rubric_doc(texts: list[str], look_fors: list[list[str]] | None = None) -> dict:
     look_fors = look_fors or [[] for _ in texts]
-    details = [{"id": f"EO1.{i + 1}", "text": t, "look_fors": lf} for i, (t, lf) in enumerate(zip(texts, look_fors))]
+    details = [{"id": f"EO1.{i + 1}", "text": t, "look_fors": lf}
+               for i, (t, lf) in enumerate(zip(texts, look_fors, strict=True))]
     return {"id": "lint-test", "title": "Lint test", "version": "1",
             "parts": [{"id": "overview", "title": "Overview", "minimum_words": 10}],
             "outcomes": [{"id": "EO1", "title": "Equity", "details": details}]}
@@ -88,4 +94,5 @@ def test_rubrics_lint_command_with_the_real_model(tmp_path):
     shipped = runner.invoke(main, ["rubrics", "lint", "leading-an-equitable-learning-culture",
                                    "el-education-leadership-core-practices", "--reviews"])
     assert shipped.exit_code == 0, shipped.output
-    assert "FLAG" not in shipped.output and "leading-an-equitable-learning-culture: from the review data" in shipped.output
+    assert "FLAG" not in shipped.output
+    assert "leading-an-equitable-learning-culture: from the review data" in shipped.output

@@ -23,6 +23,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -37,7 +38,7 @@ from prescreen.errors import ConfigurationError, PrescreenError
 from prescreen.models import ArtifactRef, Earner, Manifest, Rubric
 from prescreen.review.db import FinalResult, ScreeningRun, Submission, aware
 
-ALG = "Ed25519"
+ALG: Final = "Ed25519"  # the curve, and the JWS algorithm (RFC 9864)
 TYP = "vc+jwt"
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 SCHEMA = {"id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json",

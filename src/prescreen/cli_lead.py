@@ -140,10 +140,11 @@ def _print_data_lint(credentials: list[str]) -> None:
     for credential in credentials:
         data = lint_data(build_audit(_review().sessions, AuditFilter(credential=credential)))
         click.echo(f"{credential}: from the review data")
-        for row in data.rarely_evidenced:
-            never = "never" if row.never else "rarely"
-            click.echo(f"  {row.detail_id} {never} evidenced ({row.final_n} final results, {row.drafted_n} drafts)")
-        for title, rows in (("assessors disagree", data.assessor_disagreement), ("AI and final differ", data.ai_disagreement)):
+        for rare in data.rarely_evidenced:
+            never = "never" if rare.never else "rarely"
+            click.echo(f"  {rare.detail_id} {never} evidenced ({rare.final_n} final results, {rare.drafted_n} drafts)")
+        for title, rows in (("assessors disagree", data.assessor_disagreement),
+                            ("AI and final differ", data.ai_disagreement)):
             for row in rows:
                 click.echo(f"  {row.detail_id}: {title}: {describe(row.stats)}")
 
@@ -172,7 +173,8 @@ def badge_keygen(out: Path | None, force: bool) -> None:
 
 @badge.command("export")
 @click.argument("submission_id", type=int)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output).")
 @click.option("--format", "fmt", type=click.Choice(["jwt", "json"]), default="jwt", show_default=True,
               help="jwt: the signed VC-JWT (the credential); json: its payload, the OpenBadgeCredential, to read.")
 def badge_export(submission_id: int, out: Path | None, fmt: str) -> None:

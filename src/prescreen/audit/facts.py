@@ -19,7 +19,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from prescreen.models import Rubric
 from prescreen.review.db import (
-    Adjudication, Assignment, AuditLog, Decision, FinalResult, Finding, Score, ScreeningRun, Submission, User, aware,
+    Adjudication,
+    Assignment,
+    AuditLog,
+    Decision,
+    FinalResult,
+    Finding,
+    Score,
+    ScreeningRun,
+    Submission,
+    User,
+    aware,
 )
 
 
@@ -63,12 +73,16 @@ class SubmissionFacts:
     incomplete_reasons: list[str]
     rubric_version: str = ""
     drafted: dict[str, str] = field(default_factory=dict)  # detail -> evidenced | weak | missing
-    final: dict[str, str] | None = None  # detail -> demonstrated | not_yet
-    result: str | None = None  # earned | not_yet_earned
+    final: dict[str, str] = field(default_factory=dict)  # detail -> demonstrated | not_yet, once final
+    result: str | None = None  # earned | not_yet_earned, once final
     final_source: str | None = None  # agreement | adjudication
     decided_at: datetime | None = None
     adjudicated: set[str] = field(default_factory=set)
     assessments: list[Assessment] = field(default_factory=list)
+
+    @property
+    def is_final(self) -> bool:
+        return self.result is not None
 
     @cached_property  # read once the facts are loaded; the statistics ask for it often
     def submitted(self) -> list[Assessment]:
@@ -89,7 +103,7 @@ class AuditFacts:
     rubrics: dict[str, Rubric]  # credential -> the rubric of its latest screening run
 
     def detail_ids(self) -> list[str]:
-        ids = {d for s in self.submissions for d in s.drafted} | {d for s in self.submissions for d in s.final or {}}
+        ids = {d for s in self.submissions for d in s.drafted} | {d for s in self.submissions for d in s.final}
         return sorted(ids, key=natural_key)
 
     def detail_text(self, detail_id: str) -> str:
@@ -133,7 +147,8 @@ def _filtered_ids(where: AuditFilter) -> Select:
         query = query.where(Submission.created_at < _midnight(where.until + timedelta(days=1)))
     if where.rubric_version:
         runs = latest_runs().subquery()
-        query = query.join(runs, runs.c.submission_id == Submission.id).where(runs.c.rubric_version == where.rubric_version)
+        query = (query.join(runs, runs.c.submission_id == Submission.id)
+                 .where(runs.c.rubric_version == where.rubric_version))
     return query
 
 

@@ -6,6 +6,7 @@ A lead can mail it to the board or open it offline. Every text from the database
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from prescreen.audit.plots import all_plots, data_uri
 from prescreen.audit.report import Audit, Table
@@ -75,12 +76,12 @@ def summary_html(audit: Audit) -> str:
     cards = [("submissions", flow.submissions), ("final", flow.final), ("earned", flow.earned),
              ("not yet earned", flow.not_yet_earned), ("open", flow.open), ("returned", flow.returned),
              ("median to final", median)]
-    return (f"<div style='{CARDS}'>" + "".join(f"<div style='{CARD}'><b style='{FIGURE}'>{esc(v)}</b>{esc(k)}</div>"
-                                                for k, v in cards) + "</div>" + f"<p>AI draft against final score: {esc(describe(audit.ai_overall))}.<br>"
+    boxes = "".join(f"<div style='{CARD}'><b style='{FIGURE}'>{esc(v)}</b>{esc(k)}</div>" for k, v in cards)
+    return (f"<div style='{CARDS}'>{boxes}</div><p>AI draft against final score: {esc(describe(audit.ai_overall))}.<br>"
             f"Assessor against assessor: {esc(describe(audit.assessor_overall))}.</p>")
 
 
-def render_html(audit: Audit, extra_sections: list[tuple[str, list[Table]]] = ()) -> str:
+def render_html(audit: Audit, extra_sections: Sequence[tuple[str, list[Table]]] = ()) -> str:
     """The whole report; `extra_sections` (title, tables) are appended (the rubric lint)."""
     plots = {name: data_uri(fig) for name, fig in all_plots(audit).items()}
     tables = {t.name: t for t in audit.tables()}

@@ -78,7 +78,8 @@ class AuditLint(BaseModel):
         similar_note = (f"Flagged at cosine similarity {self.rubrics[0].threshold:.2f} or more." if self.rubrics
                         else "Not computed: no embedder was given.")
         return [
-            table_of("lint_similar", "Details whose text and look-fors embed closely", SimilarPair, pairs, similar_note),
+            table_of("lint_similar", "Details whose text and look-fors embed closely", SimilarPair, pairs,
+                     similar_note),
             table_of("lint_shared_look_fors", "Look-fors shared by several details", SharedLookFor, shared),
             table_of("lint_rare", f"Details rarely evidenced (at most {self.data.rare_at_most:.0%})", RareRow,
                      self.data.rarely_evidenced),
@@ -122,7 +123,8 @@ def shared_look_fors(rubric: Rubric) -> list[SharedLookFor]:
             spelling.setdefault(key, look_for)
             if detail.id not in owners[key]:
                 owners[key].append(detail.id)
-    return [SharedLookFor(rubric=rubric.id, look_for=spelling[k], details=ids) for k, ids in owners.items() if len(ids) > 1]
+    return [SharedLookFor(rubric=rubric.id, look_for=spelling[k], details=ids)
+            for k, ids in owners.items() if len(ids) > 1]
 
 
 # ---------------------------------------------------------------- from the review data

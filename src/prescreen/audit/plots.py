@@ -16,6 +16,7 @@ from prescreen.audit.report import Audit
 from prescreen.audit.stats import DRAFT_STATUSES, SCORES
 
 DRAFTED, FINAL, ASSESSORS = "#64748b", "#2563eb", "#d97706"
+Series = tuple[str, list[float | None], str]  # legend label, one value per bar (None: no bar), colour
 
 
 def _figure(rows: int = 1, height: float = 3.2) -> Figure:
@@ -30,7 +31,7 @@ def _empty(fig: Figure, title: str) -> Figure:
     return fig
 
 
-def _bars(ax, labels: list[str], series: list[tuple[str, list[float | None], str]], xlabel: str) -> None:
+def _bars(ax, labels: list[str], series: list[Series], xlabel: str) -> None:
     """Horizontal grouped bars, one group per label; a missing value is drawn as no bar."""
     y = np.arange(len(labels))
     height = 0.8 / len(series)
@@ -43,7 +44,7 @@ def _bars(ax, labels: list[str], series: list[tuple[str, list[float | None], str
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=len(series), fontsize="small", frameon=False)
 
 
-def _bar_figure(title: str, labels: list[str], series: list[tuple[str, list[float | None], str]], xlabel: str) -> Figure:
+def _bar_figure(title: str, labels: list[str], series: list[Series], xlabel: str) -> Figure:
     fig = _figure(len(labels))
     if not labels:
         return _empty(fig, title)

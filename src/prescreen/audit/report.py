@@ -11,7 +11,7 @@ import io
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,7 +66,7 @@ def _columns(model: type[BaseModel]) -> list[str]:
     return out
 
 
-def table_of(name: str, title: str, model: type[BaseModel], rows: list[BaseModel], note: str = "") -> Table:
+def table_of(name: str, title: str, model: type[BaseModel], rows: Sequence[BaseModel], note: str = "") -> Table:
     """The rows of `model` as a Table (its columns even when there are no rows)."""
     columns = _columns(model)
     flat = [_flat(r) for r in rows]
@@ -260,7 +260,7 @@ def audit_of(facts: AuditFacts, where: AuditFilter, now: datetime) -> Audit:
 
 
 def _finals(subs: Iterable[SubmissionFacts]) -> list[SubmissionFacts]:
-    return [s for s in subs if s.final is not None]
+    return [s for s in subs if s.is_final]
 
 
 def coverage_row(subs: list[SubmissionFacts], detail: str, text: str) -> CoverageRow:
@@ -366,6 +366,7 @@ def adjudication_row(subs: list[SubmissionFacts], detail: str) -> AdjudicationRo
 
 
 def _hours(s: SubmissionFacts) -> float:
+    assert s.decided_at is not None, "only final results have a time to final"
     return (s.decided_at - s.created_at).total_seconds() / 3600
 
 

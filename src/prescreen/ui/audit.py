@@ -99,10 +99,11 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
         refresh_button = gr.Button("Refresh", variant="primary", size="md", scale=0, min_width=120,
                                    elem_id="audit-refresh")
     summary = gr.HTML("<p class='ps-empty'>The audit appears here for leads.</p>", elem_id="audit-summary")
-    plots = {}
+    plots: dict[str, gr.Plot] = {}
     for pair in (PLOTS[:2], PLOTS[2:]):
         with gr.Row():
-            plots |= {name: gr.Plot(label=name.capitalize(), elem_id=f"audit-plot-{name}", format="png") for name in pair}
+            for name in pair:
+                plots[name] = gr.Plot(label=name.capitalize(), elem_id=f"audit-plot-{name}", format="png")
     sections = {}
     for title, _, _ in SECTIONS:
         with gr.Accordion(title, open=title == "Coverage"):
