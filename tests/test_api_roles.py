@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,15 +25,15 @@ import httpx
 import pytest
 import yaml
 
-from prescreen.review.accounts import ROLES
 from tests.app_server import ROOT, app_env, run_cli, running_app
+
 BUNDLE = ROOT / "examples" / "lincoln-elementary"
 EARNER = yaml.safe_load((BUNDLE / "submission.yaml").read_text())["earner"]
 IDENTITY = [EARNER["name"], EARNER["email"], EARNER["organization"]]
 USERS = {"lead": "lead", "ana": "assessor", "ben": "assessor"}
 
 # every handler of the app, by name (Gradio's numeric suffix for a second use dropped): who it serves.
-# "lead": an assessor's call changes nothing; "assessor": a lead's call changes nothing; "both": either may call.
+# "lead" / "assessor" / "earner": a call by anyone else changes nothing; "both": anyone signed in may call it.
 HANDLERS = {
     "on_load": "both", "load_queue": "both", "route": "both", "picked_row": "both",
     "review_choices": "assessor", "show_review": "assessor", "open_review": "assessor", "goto": "assessor",
@@ -39,10 +41,15 @@ HANDLERS = {
     "submit_review": "assessor", "confirm_read": "assessor",
     "load_lead_lists": "lead", "show_lead_view": "lead", "open_lead_view": "lead", "ingest_bundle": "lead",
     "do_assign": "lead", "do_auto": "lead", "do_return": "lead", "do_adjudicate": "lead", "clear_upload": "both",
-    "pick_adjudication": "lead",
+    "earner_load": "earner", "earner_start": "earner", "earner_open": "earner", "earner_save": "earner",
+    "earner_add_artifact": "earner", "earner_remove_artifact": "earner", "earner_show_detail": "earner",
+    "earner_show_places": "earner", "earner_save_detail": "earner", "earner_self_check": "earner",
+    "earner_submit": "earner", "earner_download": "earner", "earner_next_attempt": "earner",
+    "earner_reopen": "earner",
+    "earner_tick": "both", "earner_count_words": "both",  # echo what they are given: no service, no data
 }
 # Gradio routes besides the queue, and what each role gets (signed out: 401 from all of them)
-ROUTES = {  # path: (assessor, lead)
+ROUTES = {  # path: (assessor, lead); an earner may upload their own work (tested below)
     "/gradio_api/upload": (403, 200),
     "/monitoring/summary": (404, 404),
     "/gradio_api/run/route": (404, 404),
@@ -106,7 +113,7 @@ def inputs_for(config: dict, dependency: dict, submission: int) -> list:
     """A value per input: the submission's id in every dropdown, a path in every text box, nothing elsewhere."""
     kinds = {c["id"]: c["type"] for c in config["components"]}
     values = {"dropdown": submission, "textbox": str(BUNDLE)}
-    return [values.get(kinds.get(i, ""), None) for i in dependency["inputs"]]
+    return [values.get(kinds.get(i, "")) for i in dependency["inputs"]]
 
 
 def call(client: httpx.Client, fn_index: int, data: list) -> list[dict]:
@@ -184,25 +191,48 @@ def test_each_role_reaches_only_its_routes(app):
                 assert reply.status_code == expected[column], (user, path, reply.text[:200])
 
 
+def answers(client: httpx.Client, config: dict, submission: int) -> dict[str, list[dict]]:
+    """Every handler called once by `client`, with the submission's id in every dropdown: api_name -> messages."""
+    return {d["api_name"]: call(client, d["id"], inputs_for(config, d, submission)) for d in handlers(config)}
+
+
+def refused(config: dict, replies: dict[str, list[dict]], role_of_handler: str) -> list[str]:
+    """The handlers serving `role_of_handler` whose reply changed something (none may, for another role)."""
+    return [name for name, messages in replies.items()
+            if HANDLERS[base_name(by_name(config, name))] == role_of_handler
+            and not changes_nothing(config, by_name(config, name), messages)]
+
+
 def test_no_handler_gives_an_assessor_lead_data_or_the_earner(app, config):
     with signed_in(app, "ana") as ana, signed_in(app, "lead") as lead:
         [submission] = submissions(ana, config)
-        seen = []
-        for dependency in handlers(config):
-            role = HANDLERS[base_name(dependency)]
-            messages = call(ana, dependency["id"], inputs_for(config, dependency, submission))
-            seen.append(json.dumps(messages))
-            assert role != "lead" or changes_nothing(config, dependency, messages), f"an assessor called {dependency['api_name']}"
-            if role == "assessor":
-                answer = call(lead, dependency["id"], inputs_for(config, dependency, submission))
-                assert changes_nothing(config, dependency, answer), f"a lead called {dependency['api_name']}: {answer[-1]}"
+        to_ana = answers(ana, config, submission)
         submissions(lead, config)
-        lead_view = by_name(config, "show_lead_view")
-        shown_to_lead = json.dumps(call(lead, lead_view["id"], inputs_for(config, lead_view, submission)))
-    assert EARNER["name"] in shown_to_lead, f"the check below can find the earner's identity: {shown_to_lead[-1500:]}"
-    assert any("Cited passages" in answer for answer in seen), "the assessor's own review was shown"
+        to_lead = answers(lead, config, submission)
+    assert refused(config, to_ana, "lead") == refused(config, to_ana, "earner") == [], "an assessor got something"
+    assert refused(config, to_lead, "assessor") == refused(config, to_lead, "earner") == [], "a lead got something"
+    shown_to_ana, shown_to_lead = json.dumps(to_ana), json.dumps(to_lead["show_lead_view"])
+    assert EARNER["name"] in shown_to_lead, "the check below can find the earner's identity"
+    assert "Cited passages" in shown_to_ana, "the assessor's own review was shown"
     for term in IDENTITY:
-        assert not any(term in answer for answer in seen), f"an assessor was shown {term!r}"
+        assert term not in shown_to_ana, f"an assessor was shown {term!r}"
+
+
+def test_an_earner_gets_nothing_of_a_lead_or_an_assessor(app, config):
+    create = ("from prescreen.review.workflow import ReviewService; from prescreen.settings import Settings; "
+              "ReviewService.from_settings(Settings()).create_user('erin', 'erin-secret-pass', 'earner')")
+    done = subprocess.run([sys.executable, "-c", create], env=app["env"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with signed_in(app, "ana") as ana, signed_in(app, "erin") as erin:
+        [submission] = submissions(ana, config)
+        to_erin = answers(erin, config, submission)
+        assert erin.get("/monitoring/summary").status_code == 404
+        assert erin.post("/gradio_api/upload", files={"files": ("mine.md", b"x")}).status_code == 200
+        assert erin.get("/gradio_api/file=/etc/hostname").status_code == 404
+    assert refused(config, to_erin, "lead") == refused(config, to_erin, "assessor") == []
+    for term in IDENTITY:
+        assert term not in json.dumps(to_erin), f"an earner was shown another earner's {term!r}"
 
 
 def test_an_upload_is_never_served_back_and_is_gone_after_ingest(app, config):
@@ -219,15 +249,3 @@ def test_an_upload_is_never_served_back_and_is_gone_after_ingest(app, config):
     assert len(warnings) == 1 and "bad.zip" in warnings[0], messages
     assert str(Path(path).parent) not in warnings[0] and "/tmp" not in warnings[0]
     assert not Path(path).exists(), "Gradio's copy of the upload was deleted"
-
-
-def test_an_earner_role_gets_no_more_than_an_assessor(app):
-    if "earner" not in ROLES:
-        done = run_cli(app["env"], "users", "add", "erin", "--role", "earner", "--password-stdin", stdin="erin-pass-1\n")
-        assert done.returncode != 0, "the earner role is not known to accounts yet: it must be refused"
-        return
-    done = run_cli(app["env"], "users", "add", "erin", "--role", "earner", "--password-stdin", stdin="erin-pass-1-x\n")
-    assert done.returncode == 0, done.stderr
-    with signed_in(app, "erin", "erin-pass-1-x") as erin:
-        assert erin.post("/gradio_api/upload", files={"files": ("a.txt", b"x")}).status_code == 403
-        assert erin.get("/monitoring/summary").status_code == 404

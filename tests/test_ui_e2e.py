@@ -5,7 +5,8 @@ leave the page usable); ana reviews with the mouse (confirms, overrides one find
 detail with Next and finds its choices saved), ben with the keyboard (reads every detail with J, confirms all
 read findings at once, scores each with D or N and Ctrl+Enter), both blind (never the earner's name or e-mail,
 never the other assessor's feedback); they disagree on one detail, which the lead adjudicates with the evidence
-and both assessors' work in view; ana then sees the final result, which is in the database. Screenshots of the main screens go to test-output/screenshots/ and the test's tmp dir.
+and both assessors' work in view; ana then sees the final result, which is in the database. Screenshots of
+the main screens go to test-output/screenshots/ and the test's tmp dir.
 
 Real components throughout: the embedding model screens the bundle when the lead ingests it (about 30 s).
 """

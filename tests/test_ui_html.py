@@ -8,8 +8,16 @@ import gradio as gr
 import pytest
 
 from prescreen.review.workflow import (
-    AdjudicationItem, AssessorView, AssessorWork, AuthError, CitationView, DetailView, FinalResultView,
-    InvalidTransition, LeadView, QueueItem, SelfAnalysisView,
+    AdjudicationItem,
+    AssessorView,
+    AssessorWork,
+    CitationView,
+    DetailView,
+    FinalResultView,
+    InvalidTransition,
+    LeadView,
+    QueueItem,
+    SelfAnalysisView,
 )
 from prescreen.ui import build_app, lead, queue, review, review_form, review_html, shortcuts
 from prescreen.ui.common import highlight, make_auth, ui_errors
@@ -103,16 +111,17 @@ def test_a_warning_never_renders_html_from_a_message():
     assert_inert(str(caught[0].message))
 
 
-def test_login_is_false_for_a_wrong_password_and_the_app_assembles():
-    class Service:
-        def authenticate(self, username, password):
-            if password != "right-password":
-                raise AuthError("unknown username or wrong password")
+def test_login_is_false_for_a_wrong_password_and_the_app_assembles(tmp_path):
+    from tests.conftest import ReviewKit
 
-    auth = make_auth(Service())
-    assert auth("ana", "right-password") is True
+    kit = ReviewKit(f"sqlite:///{tmp_path / 'review.sqlite'}")
+    auth = make_auth(kit.service)
+    assert auth("ana", "ana-test-pass") is True
     assert auth("ana", "wrong") is False
-    assert isinstance(build_app(Service()), gr.Blocks)
+    app = build_app(kit.service)
+    assert isinstance(app, gr.Blocks)
+    assert {fn.api_visibility for fn in app.fns.values()} == {"private"}, "no handler is a listed API endpoint"
+    kit.engine.dispose()
 
 
 # ---------------------------------------------------------------- the review form: saved atomically, never lost

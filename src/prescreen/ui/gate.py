@@ -6,7 +6,7 @@ knows their path. The page itself needs only the queue (`/gradio_api/queue/join|
 lead, the upload. So:
 
 - routes the interface never calls answer 404 to everyone;
-- the upload answers only a signed-in lead (403 to others);
+- the upload answers only a signed-in lead (bundles to ingest) or earner (their own work); an assessor gets 403;
 - anyone signed out gets 401 from every gated route, as from Gradio's own.
 
 Every handler checks the user's role again (the service does too): this gate is the outer wall, not the only one.
@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Rule = Literal["nobody", "lead"]
+Rule = Literal["nobody", "uploaders"]
 API_PREFIX = "/gradio_api"
+UPLOADERS = frozenset({"lead", "earner"})
 
 # prefixes of paths (without API_PREFIX) and who may reach them; anything else is Gradio's to answer
 RULES: tuple[tuple[str, Rule], ...] = (
@@ -32,7 +33,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("/process_recording", "nobody"), ("/run-history", "nobody"), ("/runs", "nobody"), ("/vibe", "nobody"),
     ("/undo-vibe", "nobody"), ("/dev/", "nobody"), ("/deep_link", "nobody"), ("/mcp", "nobody"),
     ("/file=", "nobody"), ("/file/", "nobody"),  # uploaded originals are never served back, to anyone
-    ("/upload", "lead"),                          # /upload and /upload_progress
+    ("/upload", "uploaders"),                     # /upload and /upload_progress
 )
 
 
@@ -74,6 +75,6 @@ class RoleGate:
             return PlainTextResponse("Not authenticated: sign in first.", status_code=401)
         if rule == "nobody":
             return PlainTextResponse("Not found.", status_code=404)
-        if await run_in_threadpool(self.role_of, username) != rule:
-            return PlainTextResponse("Only a lead can do this.", status_code=403)
+        if await run_in_threadpool(self.role_of, username) not in UPLOADERS:
+            return PlainTextResponse("Only a lead or an earner can upload files.", status_code=403)
         return None

@@ -6,6 +6,7 @@ What the lead sees is unmasked (the earner's identity included): this tab is nev
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,13 +14,25 @@ import gradio as gr
 
 from prescreen.errors import PrescreenError
 from prescreen.review.workflow import (
-    ALLOWED_FROM, AdjudicationItem, AssessorWork, LeadView, ReviewService, SubmissionView,
+    ALLOWED_FROM,
+    AdjudicationItem,
+    AssessorWork,
+    LeadView,
+    ReviewService,
+    SubmissionView,
 )
 from prescreen.ui import queue as queue_tab
 from prescreen.ui.common import (
-    SCORE_CHOICES, badge, bullet_list, current_user, esc, notice, pretty, table, ui_errors,
+    SCORE_CHOICES,
+    badge,
+    bullet_list,
+    current_user,
+    esc,
+    notice,
+    pretty,
+    table,
+    ui_errors,
 )
-
 from prescreen.ui.review_html import citation_html, final_html
 
 ASSIGNABLE = ALLOWED_FROM["assign"]
@@ -122,10 +135,8 @@ def without_paths(message: str, bundle: Path) -> str:
 def forget_upload(bundle: Path) -> None:
     """Delete Gradio's copy of an upload, and its folder once empty (Gradio makes one folder per upload)."""
     bundle.unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):  # not empty: another upload with the same content is still there
         bundle.parent.rmdir()
-    except OSError:
-        pass  # not empty: another upload with the same content is still there
 
 
 # ---------------------------------------------------------------- the tab
@@ -210,24 +221,27 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
             adj_score: None, adj_feedback: "",
         }
 
-    def lead_of(request: gr.Request, quiet: bool = False) -> str | None:
-        """The lead's username; for anyone else None (quiet: a page load) or a gr.Error (an action)."""
+    def lead_or_none(request: gr.Request) -> str | None:
+        """The lead's username; None for anyone else (a page load, where the tab stays empty)."""
         user = current_user(service, request)
-        if user.role == "lead":
-            return user.username
-        if quiet:
-            return None
-        raise gr.Error("Only a lead can do this.")
+        return user.username if user.role == "lead" else None
+
+    def lead_of(request: gr.Request) -> str:
+        """The lead's username; a refusal for anyone else (an action)."""
+        user = lead_or_none(request)
+        if user is None:
+            raise gr.Error("Only a lead can do this.")
+        return user
 
     @ui_errors
     def load_lead_lists(request: gr.Request):
-        user = lead_of(request, quiet=True)
+        user = lead_or_none(request)
         return listing_updates(user) if user else gr.skip()
 
     @ui_errors
     def show_lead_view(submission, request: gr.Request):
         """The chosen submission for a lead; nothing for anyone else, or when none is chosen (a queue row)."""
-        user = lead_of(request, quiet=True)
+        user = lead_or_none(request)
         if user is None or submission is None:
             return gr.skip()
         return render(user, service.lead_view(user, int(submission)))
@@ -290,23 +304,24 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
         return render(user, view, f"Recorded {detail}: {pretty(value)}.{done}")
 
     screening = "ingest"  # one screening at a time: it loads and runs the embedding model
-    one = dict(show_progress_on=[message])  # one progress indicator, by the message, not one per output
+    one = [message]  # one progress indicator, by the message, not one per output
 
     def clear_upload():
         """Whatever the ingest's outcome, the upload is gone from the server: the field shows it."""
         return None
 
     for trigger in (ingest.click, path.submit):
-        ingested = trigger(ingest_bundle, [upload, path], [*outputs, upload, path], concurrency_id=screening, **one)
+        ingested = trigger(ingest_bundle, [upload, path], [*outputs, upload, path], concurrency_id=screening,
+                           show_progress_on=one)
         ingested.then(clear_upload, None, [upload], show_progress="hidden")
-    open_button.click(open_lead_view, [picker], outputs, **one)
-    picker.input(open_lead_view, [picker], outputs, **one)
-    listing.select(queue_tab.picked_row, None, picker).then(show_lead_view, [picker], outputs, **one)
-    assign.click(do_assign, [picker, first, second], outputs, **one)
-    auto.click(do_auto, [picker], outputs, **one)
-    reason.submit(do_return, [picker, reason], outputs, **one)
-    give_back.click(do_return, [picker, reason], outputs, **one)
+    open_button.click(open_lead_view, [picker], outputs, show_progress_on=one)
+    picker.input(open_lead_view, [picker], outputs, show_progress_on=one)
+    listing.select(queue_tab.picked_row, None, picker).then(show_lead_view, [picker], outputs, show_progress_on=one)
+    assign.click(do_assign, [picker, first, second], outputs, show_progress_on=one)
+    auto.click(do_auto, [picker], outputs, show_progress_on=one)
+    reason.submit(do_return, [picker, reason], outputs, show_progress_on=one)
+    give_back.click(do_return, [picker, reason], outputs, show_progress_on=one)
     adjudication = [picker, disputed, adj_score, adj_feedback]
-    adjudicate.click(do_adjudicate, adjudication, outputs, **one)
-    adj_feedback.submit(do_adjudicate, adjudication, outputs, **one)
+    adjudicate.click(do_adjudicate, adjudication, outputs, show_progress_on=one)
+    adj_feedback.submit(do_adjudicate, adjudication, outputs, show_progress_on=one)
     return LeadTab(picker=picker, show=show_lead_view, outputs=outputs, load=load_lead_lists)

@@ -17,8 +17,8 @@ from prescreen.ui.common import bullet_list, current_user, esc, pretty, ui_error
 
 ASSESSOR_HEADERS = ["#", "Submission", "Credential", "Pre-check", "Readiness", "Status", "Age", "My progress"]
 LEAD_HEADERS = ["#", "Submission", "Credential", "Pre-check", "Readiness", "Status", "Assigned to", "Progress", "Age"]
-ASSESSOR_WIDTHS = ["4%", "15%", "18%", "24%", "9%", "10%", "8%", "12%"]
-LEAD_WIDTHS = ["4%", "13%", "15%", "20%", "8%", "9%", "10%", "13%", "8%"]
+ASSESSOR_WIDTHS: list[str | int] = ["4%", "15%", "18%", "24%", "9%", "10%", "8%", "12%"]
+LEAD_WIDTHS: list[str | int] = ["4%", "13%", "15%", "20%", "8%", "9%", "10%", "13%", "8%"]
 
 
 FINISHED = ("final", "returned")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import gradio as gr
-
 from pydantic import BaseModel, Field
 
 from prescreen.errors import PrescreenError
@@ -21,10 +20,22 @@ from prescreen.review.workflow import AssessorView, ReviewService
 from prescreen.ui import queue, shortcuts
 from prescreen.ui.common import SCORE_CHOICES, STATUS_CHOICES, current_user, message_for, notice, ui_errors, warn
 from prescreen.ui.review_form import (
-    Choices, detail_choices, done, find_detail, implied_recommendation, next_open, step, store, unsaved,
+    Choices,
+    detail_choices,
+    done,
+    find_detail,
+    implied_recommendation,
+    next_open,
+    step,
+    store,
+    unsaved,
 )
 from prescreen.ui.review_html import (  # noqa: F401 - the tab's HTML, read by tests as review.*
-    detail_html, final_html, header_html, overview_html, progress_line,
+    detail_html,
+    final_html,
+    header_html,
+    overview_html,
+    progress_line,
 )
 
 ACTION_CHOICES = [("Confirm the drafted status", "confirm"), ("Override it", "override")]
@@ -162,7 +173,7 @@ def build(service: ReviewService) -> ReviewTab:
     def final_of(user: str, view: AssessorView):
         return service.final_result(user, view.submission) if view.status == "final" else None
 
-    def shown_again(user: str, view: AssessorView, detail_id: str, message: str = "", read=()) -> dict:
+    def shown_again(user: str, view: AssessorView, detail_id: str | None, message: str = "", read=()) -> dict:
         return render(form, view, detail_id, message, read, final_of(user, view))
 
     @ui_errors
@@ -266,15 +277,16 @@ def build(service: ReviewService) -> ReviewTab:
 def wire(form: Form, buttons: dict, h: dict) -> None:
     """Connects the components to the handlers `h` (by name)."""
     outputs, fields = form.outputs(), [form.screen, *form.choices()]
-    one = dict(show_progress_on=[form.saved])  # one progress indicator, not one per output
-    buttons["open"].click(h["open_review"], [buttons["picker"]], outputs, **one)
-    buttons["picker"].input(h["open_review"], [buttons["picker"]], outputs, **one)
-    form.detail_picker.input(h["goto"], [form.screen, form.detail_picker, *form.choices()], outputs, **one)
-    buttons["prev"].click(h["go_previous"], fields, outputs, **one)
-    buttons["next"].click(h["go_next"], fields, outputs, **one)
-    buttons["save_next"].click(h["save_and_next"], fields, outputs, **one)
-    buttons["save"].click(h["save_here"], fields, outputs, **one)
-    form.reason.submit(h["save_here"], fields, outputs, **one)
-    form.feedback.submit(h["save_and_next"], fields, outputs, **one)
-    buttons["bulk"].click(h["confirm_read"], [form.screen], outputs, **one)
-    buttons["submit"].click(h["submit_review"], [form.screen, form.comment], outputs, **one)
+    one = [form.saved]  # one progress indicator, not one per output
+    buttons["open"].click(h["open_review"], [buttons["picker"]], outputs, show_progress_on=one)
+    buttons["picker"].input(h["open_review"], [buttons["picker"]], outputs, show_progress_on=one)
+    picked = [form.screen, form.detail_picker, *form.choices()]
+    form.detail_picker.input(h["goto"], picked, outputs, show_progress_on=one)
+    buttons["prev"].click(h["go_previous"], fields, outputs, show_progress_on=one)
+    buttons["next"].click(h["go_next"], fields, outputs, show_progress_on=one)
+    buttons["save_next"].click(h["save_and_next"], fields, outputs, show_progress_on=one)
+    buttons["save"].click(h["save_here"], fields, outputs, show_progress_on=one)
+    form.reason.submit(h["save_here"], fields, outputs, show_progress_on=one)
+    form.feedback.submit(h["save_and_next"], fields, outputs, show_progress_on=one)
+    buttons["bulk"].click(h["confirm_read"], [form.screen], outputs, show_progress_on=one)
+    buttons["submit"].click(h["submit_review"], [form.screen, form.comment], outputs, show_progress_on=one)

@@ -104,5 +104,5 @@ def implied_recommendation(view: AssessorView) -> str | None:
     """The recommendation the scores imply once all are in (the workflow's own rule, result_of)."""
     if not view.details or not all(d.score for d in view.details):
         return None
-    result = result_of({d.detail_id: d.score for d in view.details})
+    result = result_of({d.detail_id: d.score for d in view.details if d.score})
     return "earned" if result == "earned" else "not_yet"

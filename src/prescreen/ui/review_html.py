@@ -17,7 +17,8 @@ def progress_line(view: AssessorView) -> str:
     finished = sum(done(d) for d in view.details)
     line = f"**{finished} of {len(view.details)} details decided and scored**"
     if view.submitted:
-        return line + f" · review submitted (recommendation: {RECOMMENDATION_WORDS.get(view.recommendation, '—')})"
+        recommended = RECOMMENDATION_WORDS.get(view.recommendation or "", "—")
+        return line + f" · review submitted (recommendation: {recommended})"
     implied = implied_recommendation(view)
     if implied:
         return line + f" · your scores recommend **{RECOMMENDATION_WORDS[implied]}**: submit below"
