@@ -188,8 +188,8 @@ class _Lexicon:
 
     def is_name_like(self, token: str) -> bool:
         """A further name after a first name or a title ("Lopez", "Okoro"), not an English word."""
-        if not _is_capitalized(token) or token in _MONTHS_DAYS or token in self.word_names:
-            return False
+        if not _is_capitalized(token) or token in _MONTHS_DAYS or token in self.word_names or token in _LANGUAGES:
+            return False  # "Officer Hmong" is no name
         if token in self.first_names or token in self.last_names:
             return True
         return token.lower() not in self.known_words
