@@ -128,6 +128,16 @@ def test_flow(reviewed):
     assert attempts == [(1, 3, 1, 1, 0, 1), (2, 1, 0, 0, 1, 0)]
 
 
+def test_details_retried_at_the_next_attempt(reviewed):
+    [retried] = build_audit(reviewed.service.sessions).retried_details  # B: not yet on EO1.2, attempt 2 open
+    assert (retried.detail_id, retried.not_yet_before, retried.now_demonstrated, retried.open) == ("EO1.2", 1, 0, 1)
+    again = next(q.submission for q in reviewed.service.queue("lead") if q.label == "B · attempt 2")
+    work(reviewed, "ana", again)
+    work(reviewed, "cy", again)
+    [retried] = build_audit(reviewed.service.sessions).retried_details
+    assert (retried.not_yet_before, retried.now_demonstrated, retried.still_not_yet, retried.open) == (1, 1, 0, 0)
+
+
 def test_filters_select_submissions(reviewed):
     sessions = reviewed.service.sessions
     assert build_audit(sessions, AuditFilter(credential="test-credential")).flow.submissions == 4
@@ -153,7 +163,7 @@ def test_an_empty_database_gives_an_empty_audit_with_its_columns(kit):
 def test_every_table_exports_as_csv_without_nan_or_the_earners_identity(reviewed):
     audit = build_audit(reviewed.service.sessions)
     tables = audit.tables()
-    assert len({t.name for t in tables}) == len(tables) == 12
+    assert len({t.name for t in tables}) == len(tables) == 13
     for table in tables:
         rows = list(csv.reader(io.StringIO(table.to_csv())))
         assert rows[0] == table.columns and len(rows) == len(table.rows) + 1
@@ -210,7 +220,7 @@ def test_audit_command_writes_html_csv_and_json(cli_db, tmp_path):
     page = html_file.read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and "<h2>Rubric lint</h2>" in page
     result = runner.invoke(main, [*main_audit, "--format", "csv", "--out", str(tmp_path / "csv")])
-    assert result.exit_code == 0 and len(result.output.split()) == 12 + 5  # the audit's tables and the lint's
+    assert result.exit_code == 0 and len(result.output.split()) == 13 + 5  # the audit's tables and the lint's
     rows = list(csv.DictReader((tmp_path / "csv" / "adjudication.csv").open(encoding="utf-8")))
     assert [(r["detail_id"], r["adjudicated"]) for r in rows] == [("EO1.1", "0"), ("EO1.2", "0"), ("EO2.1", "1")]
     data = json.loads(runner.invoke(main, [*main_audit, "--format", "json"]).output)
@@ -293,7 +303,7 @@ def test_audit_tab_loads_plots_tables_and_downloads_for_a_lead(tab):
     assert "Coverage per detail" in updates["audit-coverage"] and "Override reasons" in updates["audit-ai-vs-human"]
     assert "&lt;script&gt;" in updates["audit-ai-vs-human"] and "<script" not in updates["audit-ai-vs-human"]
     files = data_links(updates["audit-downloads"])
-    assert len([n for n in files if n.endswith(".csv")]) == 17 and "prescreen-audit.html" in files
+    assert len([n for n in files if n.endswith(".csv")]) == 13 + 5 and "prescreen-audit.html" in files
     assert files["coverage.csv"].startswith("detail_id,detail,drafted_n")
     assert "Details where assessors disagree most" in updates["audit-lint"]
     assert [value for value, _ in updates["audit-credential"].choices] == ["(all)", "test-credential"]

@@ -32,7 +32,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("Coverage", ("coverage",), ("coverage",)),
     ("AI vs human", ("confusion", "agreement"), ("ai_vs_human", "confusion", "override_reasons")),
     ("Assessors", (), ("assessor_details", "assessor_pairs", "assessors", "adjudication")),
-    ("Flow", ("flow",), ("queue", "reasons", "resubmissions", "final_times")),
+    ("Flow", ("flow",), ("queue", "reasons", "resubmissions", "retried_details", "final_times")),
 ]
 
 

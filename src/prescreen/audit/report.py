@@ -18,12 +18,13 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import sessionmaker
 
-from prescreen.audit.facts import AuditFacts, AuditFilter, SubmissionFacts, load_facts
+from prescreen.audit.facts import AuditFacts, AuditFilter, SubmissionFacts, load_facts, natural_key
 from prescreen.audit.stats import DRAFT_STATUSES, Agreement, agreement, draft_agreement, draft_vs_final, rate
 from prescreen.models import Rubric
 
 Cell = bool | str | int | float | None
 OPEN_STATES = ("incomplete", "awaiting_assignment", "in_review", "adjudication")
+RETRIED_NOTE = "Counted when the previous attempt is in the same selection (filter)."
 AI_NOTE = "The draft is read as a score: evidenced as demonstrated, weak or missing as not yet."
 
 
@@ -171,6 +172,14 @@ class ResubmissionRow(BaseModel):
     returned: int
 
 
+class RetriedDetailRow(BaseModel):
+    detail_id: str
+    not_yet_before: int = Field(description="Resubmissions whose previous attempt was finally not yet on this detail.")
+    now_demonstrated: int
+    still_not_yet: int
+    open: int = Field(description="The resubmission has no final result yet.")
+
+
 class FlowSummary(BaseModel):
     submissions: int
     final: int
@@ -205,6 +214,7 @@ class Audit(BaseModel):
     queue: list[QueueRow]
     reasons: list[ReasonRow]
     resubmissions: list[ResubmissionRow]
+    retried_details: list[RetriedDetailRow]
     rubrics: list[Rubric] = Field(default_factory=list, exclude=True,
                                   description="The rubrics the submissions were last screened with (for the lint).")
 
@@ -224,6 +234,8 @@ class Audit(BaseModel):
             table_of("queue", "Open submissions by state, and their age", QueueRow, self.queue),
             table_of("reasons", "Why submissions were incomplete or returned", ReasonRow, self.reasons),
             table_of("resubmissions", "Outcomes by attempt", ResubmissionRow, self.resubmissions),
+            table_of("retried_details", "Details not yet at the previous attempt, at the next", RetriedDetailRow,
+                     self.retried_details, RETRIED_NOTE),
         ]
 
     def table(self, name: str) -> Table:
@@ -252,7 +264,8 @@ def audit_of(facts: AuditFacts, where: AuditFilter, now: datetime) -> Audit:
         pairs=pair_rows(subs), assessors=assessor_rows(subs),
         adjudication=[adjudication_row(subs, d) for d in details],
         flow=flow_summary(subs, len(facts.returns)), final_times=final_times(subs), queue=queue_rows(subs, now),
-        reasons=reason_rows(facts), resubmissions=resubmission_rows(facts), rubrics=list(facts.rubrics.values()),
+        reasons=reason_rows(facts), resubmissions=resubmission_rows(facts), retried_details=retried_rows(facts),
+        rubrics=list(facts.rubrics.values()),
     )
 
 
@@ -446,6 +459,21 @@ def resubmission_rows(facts: AuditFacts) -> list[ResubmissionRow]:
                                     open=sum(s.state in OPEN_STATES for s in subs),
                                     returned=sum(s.id in returned for s in subs)))
     return rows
+
+
+def retried_rows(facts: AuditFacts) -> list[RetriedDetailRow]:
+    """Per detail: resubmissions whose previous attempt (in the same selection) ended not yet on it, and how
+    they fared."""
+    by_id = {s.id: s for s in facts.submissions}
+    outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+    for s in facts.submissions:
+        before = by_id.get(s.previous_id) if s.previous_id is not None else None
+        for detail, score in (before.final if before else {}).items():
+            if score == "not_yet":
+                outcomes[detail][s.final.get(detail, "open") if s.is_final else "open"] += 1
+    return [RetriedDetailRow(detail_id=d, not_yet_before=sum(outcomes[d].values()),
+                             now_demonstrated=outcomes[d]["demonstrated"], still_not_yet=outcomes[d]["not_yet"],
+                             open=outcomes[d]["open"]) for d in sorted(outcomes, key=natural_key)]
 
 
 def write_csv(tables: Iterable[Table], folder: Path) -> list[Path]:
