@@ -22,6 +22,7 @@ ScoreValue = Literal["demonstrated", "not_yet"]
 DraftStatus = Literal["evidenced", "weak", "missing"]
 DecisionAction = Literal["confirm", "override"]
 Result = Literal["earned", "not_yet_earned"]
+Recommendation = Literal["earned", "not_yet"]
 ResultSource = Literal["agreement", "adjudication"]
 
 MAX_ATTEMPTS = 3
@@ -61,7 +62,7 @@ def override_choices(drafted: str) -> list[DraftStatus]:
     return [status for status in DRAFT_STATUSES if status != drafted]
 
 
-def recommendation_of(scores: dict[str, tuple[str, str]]) -> Literal["earned", "not_yet"]:
+def recommendation_of(scores: dict[str, tuple[str, str]]) -> Recommendation:
     """The only recommendation the scores allow: earned when every detail is demonstrated."""
     return "earned" if all(score == "demonstrated" for score, _ in scores.values()) else "not_yet"
 

@@ -12,11 +12,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from prescreen.models import Earner, EvidenceRef, Manifest, Source
-from prescreen.report import Citation, DetailFinding, Report
+from prescreen.report import Citation, DetailFinding, Readiness, Report
 from prescreen.review import accounts
 from prescreen.review.blind import Mask, Snapshot
 from prescreen.review.db import User
-from prescreen.review.rules import DecisionAction, Result, ResultSource, ScoreValue, State
+from prescreen.review.rules import DecisionAction, DraftStatus, Recommendation, Result, ResultSource, ScoreValue, State
 from prescreen.verify import clean_quote, region_text
 
 CONTEXT_CHARS = 300
@@ -42,7 +42,7 @@ class SubmissionView(BaseModel):
     credential: str
     attempt: int
     state: State
-    readiness: str
+    readiness: Readiness
     incomplete: bool = Field(description="The pre-check failed: it can be returned to the earner.")
     incomplete_reasons: list[str]
     assigned_to: list[str]
@@ -56,10 +56,10 @@ class QueueItem(BaseModel):
     submission: int
     label: str
     credential: str
-    readiness: str
+    readiness: Readiness
     incomplete: bool
     incomplete_reasons: list[str]
-    status: str = Field(description="The submission's state.")
+    status: State = Field(description="The submission's state.")
     age_days: float
     assigned_to: list[str] = Field(default_factory=list, description="Lead only; always empty for assessors.")
     my_progress: str
@@ -84,7 +84,7 @@ class DetailView(BaseModel):
     detail_id: str
     outcome_id: str
     text: str
-    drafted_status: str
+    drafted_status: DraftStatus
     confidence: float
     rationale: str
     citations: list[CitationView]
@@ -133,12 +133,12 @@ class AssessorView(BaseModel):
     credential: str
     rubric_title: str
     attempt: int
-    status: str
+    status: State = Field(description="The submission's state.")
     submitted: bool
     details: list[DetailView]
     flags: list[str]
     previous_attempt: PreviousAttempt | None = None
-    recommendation: str | None = None
+    recommendation: Recommendation | None = None
     comment: str = ""
     artifacts: list[ArtifactView] = Field(default_factory=list)
 
@@ -148,7 +148,7 @@ class AssessorStatus(BaseModel):
     display_name: str
     submitted: bool
     submitted_at: datetime | None
-    recommendation: str | None
+    recommendation: Recommendation | None
     decided: int
     scored: int
 
@@ -158,7 +158,7 @@ class AssessorWork(BaseModel):
 
     assessor: str = Field(description="The assessor's username: the lead sees who did what.")
     action: DecisionAction | None = None
-    new_status: str | None = Field(None, description="The status an override gave the finding.")
+    new_status: DraftStatus | None = Field(None, description="The status an override gave the finding.")
     reason: str = Field("", description="Why the assessor overrode the drafted finding.")
     score: ScoreValue | None = None
     feedback: str = ""

@@ -33,6 +33,7 @@ from prescreen.review.rules import (
     SCORES,
     DecisionAction,
     DraftStatus,
+    Recommendation,
     Result,
     ResultSource,
     ScoreValue,
@@ -84,10 +85,10 @@ __all__ = [
     "READINESS_ORDER", "SCORES", "AdjudicationItem", "ArtifactView", "AssessorStatus", "AssessorView", "AssessorWork",
     "AuditEntry", "AuthError", "CitationView", "DecisionAction", "Deidentify", "DetailView", "DraftStatus",
     "FinalResultView", "InvalidInput", "InvalidTransition", "LazyScreener", "LeadView", "Masker", "NotAllowed",
-    "NotFound", "PreviousAttempt", "PreviousDetail", "QueueItem", "Result", "ResultSource", "ReviewError",
-    "ReviewService", "ScoreValue", "SelfAnalysisView", "Snapshot", "Snapshots", "State", "SubmissionView", "UserView",
-    "adjudication_items", "allowed_now", "around", "assessor_work", "citation_view", "compare", "default_deidentify",
-    "detail_view", "earner_key", "fallback_mask", "flags", "identity_terms", "label", "locate", "not_ingested",
-    "override_choices", "precheck", "recommendation_of", "require_state", "result_of", "scrub_paths",
-    "self_analysis_views", "unmasked"
+    "NotFound", "PreviousAttempt", "PreviousDetail", "QueueItem", "Recommendation", "Result", "ResultSource",
+    "ReviewError", "ReviewService", "ScoreValue", "SelfAnalysisView", "Snapshot", "Snapshots", "State",
+    "SubmissionView", "UserView", "adjudication_items", "allowed_now", "around", "assessor_work", "citation_view",
+    "compare", "default_deidentify", "detail_view", "earner_key", "fallback_mask", "flags", "identity_terms", "label",
+    "locate", "not_ingested", "override_choices", "precheck", "recommendation_of", "require_state", "result_of",
+    "scrub_paths", "self_analysis_views", "unmasked"
 ]
