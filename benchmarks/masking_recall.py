@@ -38,6 +38,16 @@ words survives: each lies wholly inside a placeholder's span. Emails and phones 
 words replaced by a placeholder that belong to no labelled occurrence, leaving out `[ORGANIZATION]`
 (the earner's organization is masked on purpose) and titles ("Ms." of "Ms. Pham"); "common" ones are English words (pyspellchecker's
 count at or over 200), the ones whose loss hurts the evidence most.
+
+Measured (40 bundles labelled: dev 25, test 15; no email or phone in the test split's texts):
+
+    names recall           dev 0.846 (463/547) -> 0.978 (535/547)   test 0.500 (108/216) -> 0.986 (213/216)
+    over-masked / 1,000 w  dev 0.35            -> 0.70              test 0.04            -> 1.03
+    emails, phones         dev 1/1, 1/1 before and after
+
+"before": the name lists alone (Faker's first names, titles, surnames seen after them); "after": with
+spaCy's NER, speaker labels, initials and names next to a found one (review/deidentify.py). Tuned on dev
+only. Handing deidentify the submission's other texts (`names_from`) would add dev 0.985, test 0.995.
 """
 
 from __future__ import annotations
