@@ -14,12 +14,12 @@ import gradio as gr
 
 from prescreen.errors import PrescreenError
 from prescreen.review.workflow import (
-    ALLOWED_FROM,
     AdjudicationItem,
     AssessorWork,
     LeadView,
     ReviewService,
     SubmissionView,
+    allowed_now,
 )
 from prescreen.ui import queue as queue_tab
 from prescreen.ui.common import (
@@ -35,7 +35,6 @@ from prescreen.ui.common import (
 )
 from prescreen.ui.review_html import citation_html, final_html
 
-ASSIGNABLE = ALLOWED_FROM["assign"]
 NO_SUBMISSION = "<p class='ps-empty'>Choose a submission, then press Open.</p>"
 
 
@@ -211,12 +210,13 @@ def build(service: ReviewService) -> LeadTab:  # noqa: PLR0915 - one layout, rea
 
     def render(user: str, view: LeadView, text: str = "", kind: str = "ok") -> dict:
         open_disputes = [d for d in view.disputed if d not in view.adjudications]
+        allowed = allowed_now(view.status)
         return {
             **listing_updates(user, view.submission), message: notice(text, kind) if text else "",
             summary: summary_html(view), scores: scores_html(view), final: final_html(view.final),
-            assign_group: gr.Group(visible=view.status in ASSIGNABLE),
-            return_group: gr.Group(visible=view.status == "incomplete"), reason: "",
-            adjudicate_group: gr.Group(visible=view.status == "adjudication"), evidence: adjudication_html(view),
+            assign_group: gr.Group(visible="assign" in allowed),
+            return_group: gr.Group(visible="return_to_earner" in allowed), reason: "",
+            adjudicate_group: gr.Group(visible="adjudicate" in allowed), evidence: adjudication_html(view),
             disputed: gr.Dropdown(choices=view.disputed, value=open_disputes[0] if open_disputes else None),
             adj_score: None, adj_feedback: "",
         }

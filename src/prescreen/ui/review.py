@@ -16,7 +16,7 @@ import gradio as gr
 from pydantic import BaseModel, Field
 
 from prescreen.errors import PrescreenError
-from prescreen.review.workflow import AssessorView, ReviewService
+from prescreen.review.workflow import AssessorView, ReviewService, override_choices
 from prescreen.ui import queue, shortcuts
 from prescreen.ui.common import SCORE_CHOICES, STATUS_CHOICES, current_user, message_for, notice, ui_errors, warn
 from prescreen.ui.review_form import (
@@ -156,7 +156,8 @@ def render(form: Form, view: AssessorView, detail_id: str | None, message: str =
         form.detail: detail_html(view, current), form.overview: overview_html(view, current.detail_id),
         form.saved: notice(message, "ok") if message else "",
         form.action: gr.Radio(value=decision[0], interactive=live),
-        form.new_status: gr.Dropdown(value=decision[1], interactive=live),
+        form.new_status: gr.Dropdown(choices=override_choices(current.drafted_status), value=decision[1],
+                                     interactive=live),
         form.reason: gr.Textbox(value=decision[2], interactive=live),
         form.score: gr.Radio(value=scored[0], interactive=live),
         form.feedback: gr.Textbox(value=scored[1], interactive=live),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from prescreen.review.workflow import AssessorView, DetailView, ReviewService, result_of
+from prescreen.review.workflow import AssessorView, DetailView, ReviewService, recommendation_of
 
 
 class Choices(BaseModel):
@@ -101,8 +101,7 @@ def next_open(view: AssessorView, detail_id: str) -> str:
 
 
 def implied_recommendation(view: AssessorView) -> str | None:
-    """The recommendation the scores imply once all are in (the workflow's own rule, result_of)."""
+    """The recommendation the scores imply once all are in (the workflow's own rule)."""
     if not view.details or not all(d.score for d in view.details):
         return None
-    result = result_of({d.detail_id: d.score for d in view.details if d.score})
-    return "earned" if result == "earned" else "not_yet"
+    return recommendation_of({d.detail_id: d.score for d in view.details if d.score})
