@@ -286,7 +286,7 @@ def to_text(check: SelfCheck) -> str:
     lines += [f"  {_mark(n)} {n.text}" for n in check.general]
     for detail in check.details:
         lines += ["", f"{detail.detail_id}  {' '.join(detail.text.split())}"]
-        lines += [f"  found in {_source_name(f)}, {f.where}: \"{_short(f.quote)}\"" for f in detail.found]
+        lines += [f"  found in {_source_name(f)}, {f.where}: \"{shorten(f.quote)}\"" for f in detail.found]
         lines += [f"  {_mark(n)} {n.text}" for n in detail.notes]
     return "\n".join(lines)
 
@@ -299,6 +299,6 @@ def _mark(note: Note) -> str:
     return "MUST FIX:" if note.must_fix else "advice:"
 
 
-def _short(text: str, limit: int = 140) -> str:
+def shorten(text: str, limit: int = 140) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

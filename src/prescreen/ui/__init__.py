@@ -1,18 +1,18 @@
 """The review interface (Gradio): assembles the tabs, one module each, over a ReviewService.
 
-Queue (both roles) · Review (assessors) · Lead (leads). Which tabs a user sees follows their role; the service
-checks every action again, so hiding a tab is a convenience, not the protection.
+Queue (assessors and leads) · Review (assessors) · Lead (leads) · My work (earners: ui/earner.py). Which
+tabs a user sees follows their role; the service checks every action again, so hiding a tab is a convenience,
+not the protection.
 """
 
 from __future__ import annotations
 
 import gradio as gr
-
 from starlette.middleware import Middleware
 
 from prescreen.errors import PrescreenError
 from prescreen.review.workflow import ReviewService
-from prescreen.ui import lead, queue, review, shortcuts
+from prescreen.ui import earner, lead, queue, review, shortcuts
 from prescreen.ui.common import AUTH_MESSAGE, current_user, esc, make_auth, ui_errors
 from prescreen.ui.gate import RoleGate
 
@@ -72,18 +72,23 @@ def build_app(service: ReviewService) -> gr.Blocks:
             whoami = gr.Markdown("", elem_id="whoami")
             gr.Button("Sign out", link="/logout", size="sm", scale=0, min_width=110, elem_id="sign-out")
         with gr.Tabs() as tabs:
-            with gr.Tab("Queue", id="queue") as queue_page:
+            with gr.Tab("Queue", id="queue", visible=False) as queue_page:  # shown on load, to all but earners
                 q = queue.build(service)
             with gr.Tab("Review", id="review", visible=False) as review_page:
                 r = review.build(service)
             with gr.Tab("Lead", id="lead", visible=False) as lead_page:
                 ld = lead.build(service)
+            with gr.Tab("My work", id="earner", visible=False) as earner_page:
+                ea = earner.build(service)
 
         @ui_errors
         def on_load(request: gr.Request):
             user = current_user(service, request)
             line = f"**prescreen** · signed in as **{esc(user.display_name or user.username)}** ({user.role})"
-            return line, gr.Tab(visible=user.role == "assessor"), gr.Tab(visible=user.role == "lead")
+            earner_only = user.role == "earner"  # an earner sees their own work, never the queue
+            return (line, gr.Tab(visible=user.role == "assessor"), gr.Tab(visible=user.role == "lead"),
+                    gr.Tab(visible=not earner_only), gr.Tab(visible=earner_only),
+                    gr.Tabs(selected="earner" if earner_only else "queue"))
 
         @ui_errors
         def route(submission, request: gr.Request):
@@ -94,8 +99,9 @@ def build_app(service: ReviewService) -> gr.Blocks:
                 return gr.Tabs(selected="lead"), gr.skip(), submission
             return gr.Tabs(selected="review"), submission, gr.skip()
 
-        (app.load(on_load, None, [whoami, review_page, lead_page]).success(q.load, None, q.outputs)
-         .success(r.choices, None, r.picker).success(ld.load, None, ld.outputs))
+        (app.load(on_load, None, [whoami, review_page, lead_page, queue_page, earner_page, tabs])
+         .success(q.load, None, q.outputs).success(r.choices, None, r.picker).success(ld.load, None, ld.outputs)
+         .success(ea.load, None, ea.outputs))
         targets = [tabs, r.picker, ld.picker]
         for opened in (q.open_button.click(route, [q.picker], targets),
                        q.table.select(queue.picked_row, None, q.picker).success(route, [q.picker], targets)):
@@ -128,7 +134,7 @@ def role_of(service: ReviewService):
 def launch_options(service: ReviewService) -> dict:
     """What `launch()` needs besides the port: the login backed by the service, the role gate over Gradio's
     routes, no monitoring, and the look."""
-    gate = Middleware(RoleGate, role_of=role_of(service))
+    gate = Middleware(RoleGate, role_of=role_of(service))  # uploads: leads and earners only
     return dict(auth=make_auth(service), auth_message=AUTH_MESSAGE, server_name="127.0.0.1", theme=THEME, css=CSS,
                 head=shortcuts.script(), footer_links=["settings"], enable_monitoring=False,
                 app_kwargs={"middleware": [gate]})
