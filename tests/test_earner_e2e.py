@@ -5,8 +5,9 @@ Part 1 and Part 3 (a live word count), uploads a generated 5-page PDF as an arti
 picked in it and types `p. 7` for EO1.2; the self-check flags that pointer, the earner fixes it by ticking a page
 in the picker, the self-check passes, they download the .zip and submit. The lead sees the submission in the
 queue, pre-screened, and assigns two assessors; the assessor's views of it never show the earner's name or
-e-mail (which the PDF also holds). Screenshots of each earner screen go to test-output/screenshots/ and the
-test's tmp dir.
+e-mail (which the PDF also holds). Once both assessors score EO1.2 `not yet`, the earner reads the feedback per
+detail (never who assessed) and starts attempt 2 with EO1.2 marked. Screenshots of each earner screen go to
+test-output/screenshots/ and the test's tmp dir.
 
 Real components throughout: the embedding model screens the bundle for the self-check and on submit.
 """
@@ -31,6 +32,7 @@ PAGES = [f"Prepared by {EARNER['name']} ({EARNER['email']}).\n{MENTORING}",
          "Lunch menu for October: soup, pasta, tacos.",
          "Bus budget 2025-26 published to families: route 1 costs $41,000 and route 2 costs $38,500.",
          "Field trip permission slips.", "Staff parking map."]
+FEEDBACK = "Publish the bus budget itself, with a line for each route, and show where families read it."
 SCREEN_TIMEOUT_MS = 240_000  # the first screen loads the embedding model
 MAKE_EARNER = ("from prescreen.review.workflow import ReviewService; from prescreen.settings import Settings; "
                "ReviewService.from_settings(Settings()).create_user('erin', sys.argv[1], 'earner', 'Erin')")
@@ -178,6 +180,39 @@ def lead_assigns(lead: Person, code: str) -> None:
     lead.sees("lead-message", "Assigned to ana and ben")
 
 
+def assessors_settle_on_not_yet(code: str) -> None:
+    """ana and ben score it (through the service, on the app's database): EO1.1 demonstrated, EO1.2 not yet."""
+    from prescreen.review.workflow import ReviewService
+    from prescreen.settings import Settings
+
+    service = ReviewService.from_settings(Settings())
+    [item] = [i for i in service.queue("lead") if i.label.startswith(code)]
+    for assessor in ("ana", "ben"):
+        for detail, score in (("EO1.1", "demonstrated"), ("EO1.2", "not_yet")):
+            service.save_detail(assessor, item.submission, detail, action="confirm", score=score,
+                                feedback=FEEDBACK if score == "not_yet" else "")
+        service.submit(assessor, item.submission, "not_yet")
+
+
+def reads_the_feedback_and_starts_attempt_2(erin: Earner) -> None:
+    erin.page.reload()
+    erin.sees("earner-drafts", "not yet earned")
+    erin.choose("earner-draft", "#1")
+    erin.page.locator("#earner-open").click()
+    erin.sees("earner-header", "attempt 1")
+    erin.goto("Results")
+    erin.sees("earner-standing", "not yet earned")
+    erin.sees("earner-standing", FEEDBACK)
+    shown = erin.page.locator("#earner-standing").inner_text()
+    assert not re.search(r"\b(ana|ben|Ana|Ben|lead)\b", shown), f"the earner was shown who assessed: {shown}"
+    erin.screenshot("earner-feedback")
+    erin.page.locator("#earner-next").click()
+    erin.sees("earner-message", "Attempt 2 started from attempt 1")
+    erin.sees("earner-header", "Judged not yet on attempt 1: EO1.2")
+    erin.sees("earner-entries", "revisit")
+    erin.screenshot("earner-attempt-2")
+
+
 def test_an_earner_builds_checks_fixes_and_submits_and_assessors_never_see_who(app_url, browser, tmp_path):
     shots = [SCREENSHOTS, tmp_path / "screenshots"]
     roster = make_pdf(tmp_path / "files" / "roster.pdf", PAGES)
@@ -201,3 +236,6 @@ def test_an_earner_builds_checks_fixes_and_submits_and_assessors_never_see_who(a
     assert any("Advisory roster" in html for html in ana.seen), "the assessor saw the earner's artifact"
     for term in (EARNER["name"], "Okafor", EARNER["email"]):
         assert not any(term in html for html in ana.seen), f"the assessor was shown the earner's identity ({term})"
+
+    assessors_settle_on_not_yet(code)
+    reads_the_feedback_and_starts_attempt_2(erin)
