@@ -184,26 +184,29 @@ def review_with_the_mouse(person: Person, feedback: str, shot: str) -> dict[str,
 
 
 def review_with_the_keyboard(person: Person, not_yet: str, feedback: str) -> dict[str, str]:
-    """Reads every detail (J), confirms all read findings at once, then scores each with D or N and Ctrl+Enter."""
+    """Reads every detail (J), confirms all read findings at once (A), then scores each with D or N, writes
+    feedback (F) and saves and moves on (Ctrl+Enter); arrow keys move within a choice."""
     page = person.page
     expect(page.locator("#review-keys")).to_contain_text("Ctrl")
-    page.locator("#review-header").click()  # focus on the page, outside any text field
     for _ in range(11):
         before = detail_on_screen(person)
         page.keyboard.press("j")
         expect(page.locator("#review-detail-panel h3")).not_to_contain_text(before)
-    page.locator("#review-bulk-confirm").click()
+    page.keyboard.press("a")
     person.sees("review-saved", "Confirmed 12")
     person.screenshot("review-bulk-confirmed")
+    score_radio = page.locator("#review-score")
     scores = {}
     for n in range(12):
         detail = detail_on_screen(person)
         score = "not_yet" if detail == not_yet else "demonstrated"
+        if n == 0:  # arrow keys within the choice: D picks Demonstrated, the right arrow moves to Not yet
+            page.keyboard.press("d")
+            page.keyboard.press("ArrowRight")
+            expect(score_radio.get_by_label("Not yet", exact=True)).to_be_checked()
         page.keyboard.press("n" if score == "not_yet" else "d")
-        box = page.locator("#review-feedback").get_by_role("textbox")
-        expect(page.locator("#review-score").get_by_label("Not yet" if score == "not_yet" else "Demonstrated",
-                                                          exact=True)).to_be_checked()
-        box.focus()
+        expect(score_radio.get_by_label("Not yet" if score == "not_yet" else "Demonstrated", exact=True)).to_be_checked()
+        page.keyboard.press("f")
         page.keyboard.type(feedback.format(detail=detail))
         page.keyboard.press("Control+Enter")
         saved(person, f"Saved {detail}.", n + 1)

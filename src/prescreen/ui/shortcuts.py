@@ -2,7 +2,7 @@
 
 A letter acts only while the review tab shows a detail and the focus is not in a text field (so typing feedback
 never triggers one); Ctrl+Enter saves and goes to the next detail from anywhere, text fields included. Arrow
-keys stay the browser's: they move between the choices of a focused radio group.
+keys move between the choices of a focused radio group on every tab (Gradio's radios do not, by themselves).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ class Shortcut(BaseModel):
     radio: str = ""  # elem_id of a radio group: the choice labelled `choice` is picked
     choice: str = ""
     button: str = ""  # elem_id of a button to press
+    field: str = ""  # elem_id of a text field to move the focus to
 
 
 SHORTCUTS = [
@@ -30,6 +31,8 @@ SHORTCUTS = [
     Shortcut(key="j", does="next", button="review-next"),
     Shortcut(key="k", does="previous", button="review-prev"),
     Shortcut(key="s", does="save", button="review-save"),
+    Shortcut(key="f", does="write feedback", field="review-feedback"),
+    Shortcut(key="a", does="confirm all read", button="review-bulk-confirm"),
 ]
 SAVE_AND_NEXT = "review-save-next"
 
@@ -41,11 +44,21 @@ SCRIPT = """
   const typing = (el) => el && el.matches("textarea, select, input:not([type=radio]):not([type=checkbox])");
   function act(s) {
     if (s.button) { const b = document.getElementById(s.button); if (b && !b.disabled) b.click(); return; }
+    if (s.field) { document.getElementById(s.field)?.querySelector("textarea, input")?.focus(); return; }
     const group = document.getElementById(s.radio);
     const label = group && [...group.querySelectorAll("label")].find((l) => l.textContent.trim() === s.choice);
     const input = label && label.querySelector("input");
     if (input && !input.disabled) { input.click(); input.focus(); }
   }
+  function arrow(e) {  // Gradio names each radio input apart, so browsers do not move between them: we do
+    const radio = e.target, forward = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    if (!forward || !radio.matches || !radio.matches("input[type=radio]")) return;
+    const block = radio.closest(".block") || radio.parentElement?.parentElement;
+    const group = block ? [...block.querySelectorAll("input[type=radio]")] : [];
+    const next = group[(group.indexOf(radio) + forward + group.length) %% group.length];
+    if (next && !next.disabled) { e.preventDefault(); e.stopPropagation(); next.click(); next.focus(); }
+  }
+  document.addEventListener("keydown", arrow, true);
   document.addEventListener("keydown", (e) => {
     if (!visible(document.getElementById("review-detail-panel"))) return;
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
