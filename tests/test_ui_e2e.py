@@ -205,7 +205,8 @@ def review_with_the_keyboard(person: Person, not_yet: str, feedback: str) -> dic
             page.keyboard.press("ArrowRight")
             expect(score_radio.get_by_label("Not yet", exact=True)).to_be_checked()
         page.keyboard.press("n" if score == "not_yet" else "d")
-        expect(score_radio.get_by_label("Not yet" if score == "not_yet" else "Demonstrated", exact=True)).to_be_checked()
+        label = "Not yet" if score == "not_yet" else "Demonstrated"
+        expect(score_radio.get_by_label(label, exact=True)).to_be_checked()
         page.keyboard.press("f")
         page.keyboard.type(feedback.format(detail=detail))
         page.keyboard.press("Control+Enter")
