@@ -14,7 +14,6 @@ No gradio in here: ui/earner*.py is a thin edge over it.
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,10 +31,11 @@ from prescreen.earner.store import DraftStore, DraftSummary, StoredDraft
 from prescreen.errors import PrescreenError
 from prescreen.models import Earner, Rubric, SelfAnalysisEntry
 from prescreen.review.rules import MAX_ATTEMPTS, ScoreValue
+from prescreen.review.wiring import LazyScreener
 from prescreen.rubrics import RubricLibrary
 
 if TYPE_CHECKING:
-    from prescreen.pipeline import Screener, Screening
+    from prescreen.pipeline import Screening
     from prescreen.review.service import ReviewService
     from prescreen.settings import Settings
 
@@ -70,23 +70,6 @@ class Standing(BaseModel):
     can_start_next: bool = False
 
 
-class LazyCheck:
-    """The self-check's screen: the offline Screener (extractive drafter, as `prescreen check`), built on first use."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self._screener: Screener | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, path: Path) -> Screening:
-        with self._lock:
-            if self._screener is None:
-                from prescreen.pipeline import Screener
-
-                self._screener = Screener(self.settings)
-        return self._screener.screen(path)
-
-
 class EarnerService:
     """An earner's work over `store`, handed to the program's `review` on submit.
 
@@ -103,7 +86,7 @@ class EarnerService:
     def from_settings(cls, settings: Settings, review: ReviewService) -> EarnerService:
         """Drafts in the review's database; the rubric library and the offline screen of `settings`."""
         return cls(review, DraftStore(review.sessions, settings.limits), RubricLibrary(settings.rubrics_dir),
-                   LazyCheck(settings), settings.data_dir / "submitted")
+                   LazyScreener(settings, "extractive"), settings.data_dir / "submitted")
 
     # ------------------------------------------------------------ who may act
 
