@@ -7,8 +7,8 @@ Every text that comes from a submission is escaped (common.esc) before it goes i
 from __future__ import annotations
 
 from prescreen.review.workflow import AdjudicationItem, AssessorWork, LeadView
-from prescreen.ui.common import badge, bullet_list, esc, notice, pretty, table
-from prescreen.ui.review_html import citation_html
+from prescreen.ui.common import badge, bullet_list, esc, notice, table
+from prescreen.ui.review_html import RECOMMENDATION_WORDS, citation_html
 
 
 def summary_html(view: LeadView) -> str:
@@ -27,7 +27,7 @@ def summary_html(view: LeadView) -> str:
         parts.append(notice(f"Returned to the earner: {view.returned_reason}", "warn"))
     if view.assessors:
         rows = [[esc(a.username), "submitted" if a.submitted else "in progress", f"{a.decided} decided",
-                 f"{a.scored} scored", esc(pretty(a.recommendation)) or "—"] for a in view.assessors]
+                 f"{a.scored} scored", RECOMMENDATION_WORDS.get(a.recommendation or "", "—")] for a in view.assessors]
         parts.append(table(["Assessor", "State", "Decisions", "Scores", "Recommendation"], rows))
     return "\n".join(parts)
 
