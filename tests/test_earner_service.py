@@ -116,6 +116,17 @@ def test_a_flagged_pointer_is_fixed_with_a_picked_place_then_submitted_pre_scree
         earners.save("jo", draft_id, earners.open("jo", draft_id).draft)
 
 
+def test_places_follow_the_file_uploaded_now(app, tmp_path):
+    _, earners, roster = app
+    draft_id = built(earners, roster, locator="p. 3")
+    assert len(earners.places("jo", draft_id, "A1").places) == 5
+    shorter = make_pdf(tmp_path / "two-pages.pdf", PAGES[:2])
+    earners.save("jo", draft_id, earners.open("jo", draft_id).draft, {ROSTER: shorter})
+    assert [p.locator for p in earners.places("jo", draft_id, "A1").places] == ["p. 1", "p. 2"]
+    with pytest.raises(EarnerError, match="no artifact A9"):
+        earners.places("jo", draft_id, "A9")
+
+
 def test_the_download_is_the_bundle_as_a_zip(app, tmp_path):
     import zipfile
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from prescreen.settings import Settings
 
 EARNER_ROLE = "earner"
+PLACES_KEPT = 256  # files whose places are kept in memory (by content), oldest dropped first
 
 
 class DetailFeedback(BaseModel):
@@ -81,6 +82,7 @@ class EarnerService:
                  max_attempts: int = MAX_ATTEMPTS):
         self.review, self.store, self.rubrics, self.check = review, store, rubrics, check
         self.submitted_dir, self.intake, self.max_attempts = Path(submitted_dir), intake, max_attempts
+        self._places: dict[tuple[str, str], FilePlaces] = {}  # (the upload's sha256, artifact id) -> its places
 
     @classmethod
     def from_settings(cls, settings: Settings, review: ReviewService) -> EarnerService:
@@ -136,14 +138,18 @@ class EarnerService:
 
     def places(self, username: str, draft_id: int, artifact_id: str) -> FilePlaces:
         """The places of an artifact's file a pointer can name, as the screen reads the file."""
-        draft = self.open(username, draft_id).draft
-        upload = next((a.upload for a in draft.artifacts if a.id == artifact_id), None)
+        stored = self.open(username, draft_id)
+        upload = next((a.upload for a in stored.draft.artifacts if a.id == artifact_id), None)
         if upload is None:
             raise EarnerError(f"there is no artifact {artifact_id} in this draft: add it, or pick one of yours")
-        with tempfile.TemporaryDirectory(prefix="places-") as folder:
-            [path] = self.store.export_uploads(username, draft_id, Path(folder), [upload]).values()
-            places = read_places(Path(folder), path.name, artifact_id, self.store.limits)
-        return places.model_copy(update={"file": upload})
+        key = (next((u.sha256 for u in stored.uploads if u.name == upload), ""), artifact_id)
+        if key not in self._places:  # a file is read once, however often its places are shown
+            with tempfile.TemporaryDirectory(prefix="places-") as folder:
+                [path] = self.store.export_uploads(username, draft_id, Path(folder), [upload]).values()
+                self._places[key] = read_places(Path(folder), path.name, artifact_id, self.store.limits)
+            while len(self._places) > PLACES_KEPT:
+                self._places.pop(next(iter(self._places)))
+        return self._places[key].model_copy(update={"file": upload})
 
     def self_check(self, username: str, draft_id: int) -> SelfCheck:
         """The pre-check of the draft as it is saved: the bundle it makes, screened offline, in the earner's words."""

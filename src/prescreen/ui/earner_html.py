@@ -19,6 +19,7 @@ from prescreen.ui.common import badge, bullet_list, esc, notice, table
 MAX_DOWNLOAD_MB = 60  # a bigger bundle is built with `prescreen init` / `check` in a folder instead
 STYLE = """<style>
 #earner-places { max-height: 22rem; overflow-y: auto; }
+#earner-places .wrap { flex-direction: column; align-items: flex-start; }
 .ps-must { color: #b91c1c; font-weight: 600; }
 .ps-advice { color: #92400e; font-weight: 600; }
 .ps-precheck { border: 2px solid #2563eb; border-radius: .4rem; padding: .5rem .8rem; margin: .4rem 0; }
