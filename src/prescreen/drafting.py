@@ -57,7 +57,7 @@ class Sentence(BaseModel):
     def scored(self) -> ScoredSentence:
         text = self.input.text
         return ScoredSentence(
-            score=self.score, role=self.input.role, at_pointer=self.at_pointer,
+            score=self.score, role=self.input.role, at_pointer=self.at_pointer, source=self.citation.artifact_id,
             plan=bool(PLAN.search(text)), negated=bool(NEGATED.search(text)), past=bool(PAST_ACTION.search(text)),
         )
 

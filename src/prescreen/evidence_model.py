@@ -127,31 +127,38 @@ class ScoredSentence(BaseModel):
     negated: bool
     past: bool
     at_pointer: bool = Field(False, description="At a place the earner's self-analysis points to.")
+    source: str = Field("", description="The artifact or part the sentence is in.")
 
 
 STATUS_FEATURES = (
     "best_artifact", "best_artifact_done", "best_artifact_plan", "top3_artifact", "artifact_over_third",
     "artifact_over_half", "best_part", "best_part_done", "part_over_artifact", "best_at_pointer",
     "pointer_given", "plan_detail", "plan_detail_x_plan", "statement_detail", "best_similarity",
+    "best_artifact_negated", "best_part_negated", "best_part_plan", "artifacts_over_half",
 )
 
 
 def status_features(detail: Detail, sentences: list[ScoredSentence], best_similarity: float) -> list[float]:
+    def best(role: str, keep=lambda s: True) -> float:
+        return max((s.score for s in sentences if s.role == role and keep(s)), default=0.0)
+
     artifact = sorted((s.score for s in sentences if s.role == "artifact"), reverse=True)
-    done = [s.score for s in sentences if s.role == "artifact" and not s.plan and not s.negated]
-    plans = [s.score for s in sentences if s.role == "artifact" and s.plan]
-    parts = [s.score for s in sentences if s.role == "part"]
-    parts_done = [s.score for s in sentences if s.role == "part" and not s.plan and not s.negated]
-    pointed = [s.score for s in sentences if s.at_pointer and s.role == "artifact"]
-    best = artifact[0] if artifact else 0.0
+    top, plans = best("artifact"), best("artifact", lambda s: s.plan)
     plan_detail = float(detail.evidence == "plan")
     return [
-        best, max(done, default=0.0), max(plans, default=0.0), float(np.mean(artifact[:3])) if artifact else 0.0,
+        top, best("artifact", _done), plans, float(np.mean(artifact[:3])) if artifact else 0.0,
         min(5, sum(x >= 1 / 3 for x in artifact)) / 5, min(5, sum(x >= 0.5 for x in artifact)) / 5,
-        max(parts, default=0.0), max(parts_done, default=0.0), max(parts, default=0.0) - best,
-        max(pointed, default=0.0), float(any(s.at_pointer for s in sentences)), plan_detail,
-        plan_detail * max(plans, default=0.0), float(detail.evidence == "statement"), best_similarity,
+        best("part"), best("part", _done), best("part") - top, best("artifact", lambda s: s.at_pointer),
+        float(any(s.at_pointer for s in sentences)), plan_detail, plan_detail * plans,
+        float(detail.evidence == "statement"), best_similarity,
+        # what speaks against evidence: the earner's own "not yet" or "we plan to" where it scores best
+        best("artifact", lambda s: s.negated), best("part", lambda s: s.negated), best("part", lambda s: s.plan),
+        min(3, len({s.source for s in sentences if s.role == "artifact" and s.score >= 0.5})) / 3,
     ]
+
+
+def _done(s: ScoredSentence) -> bool:
+    return not s.plan and not s.negated
 
 
 # ---------------------------------------------------------------- the models and their weights
