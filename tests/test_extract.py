@@ -38,7 +38,9 @@ def test_pdf_has_one_segment_per_physical_page(tmp_path):
     long_line = "The equity audit was shared with all staff in September. " * 8
     make_pdf(tmp_path / "a.pdf", [long_line, "", "Gamma \u201cquoted\u201d page"])
     source = extract(tmp_path, "a.pdf")
-    assert (source.kind, source.file, source.id, source.role, source.page_count) == ("pdf", "a.pdf", "A1", "artifact", 3)
+    assert (source.kind, source.file, source.id, source.role, source.page_count) == (
+        "pdf", "a.pdf", "A1", "artifact", 3
+    )
     assert [s.page for s in source.segments] == [1, 2, 3]
     assert "shared with all staff" in source.segments[0].text
     assert source.segments[1].text == ""
@@ -74,7 +76,11 @@ def test_pdf_that_needs_a_password_is_unreadable(tmp_path):
 @pytest.mark.parametrize("damage", ["truncated", "random", "not_a_pdf"])
 def test_damaged_pdf_is_unreadable(tmp_path, damage):
     good = make_pdf(tmp_path / "good.pdf", ["Some text " * 50, "More text"]).read_bytes()
-    data = {"truncated": good[: len(good) // 2], "random": b"%PDF-1.4\n" + os.urandom(4000), "not_a_pdf": os.urandom(4000)}
+    data = {
+        "truncated": good[: len(good) // 2],
+        "random": b"%PDF-1.4\n" + os.urandom(4000),
+        "not_a_pdf": os.urandom(4000),
+    }
     write(tmp_path / "bad.pdf", data[damage])
     assert problem(tmp_path, "bad.pdf").kind == "unreadable"
 
@@ -182,7 +188,9 @@ def test_markdown_paragraphs_sections_and_markup(tmp_path):
         (6, "Family engagement"),
     ]
     assert source.segments[0].text == "Overview"
-    assert source.segments[1].text == "I lead a K-5 school of 400 students.\nWe adopted an equity definition\nwith staff."
+    assert source.segments[1].text == (
+        "I lead a K-5 school of 400 students.\nWe adopted an equity definition\nwith staff."
+    )
     assert source.segments[3].text == "Hosted a family night in March.\nTranslated all flyers; see_this_name."
     assert source.segments[4].text == "Families asked for more sessions."
     assert source.segments[5].text == "First step\nSecond step"
@@ -200,6 +208,22 @@ def test_markdown_underlined_headings_rules_tables_and_headings_inside_blocks(tm
         (2, "Reflection", ""),  # a rule is a run of non-blank lines: it keeps its number, it holds no words
         (3, "Next", "Next\nMore to do."),
         (4, "Next", "Goal | Owner\n65% attend | Principal"),
+    ]
+
+
+def test_markdown_table_rows_with_blank_cells_in_quotes_and_lists(tmp_path):
+    """Each row with words lands in the paragraph it is written in; a row of blank cells adds nothing."""
+    write(
+        tmp_path / "t.md",
+        "Before the table.\n\n|  | Term 1 |\n|---|---|\n|  |  |\n| Reading | 65% |\n\n"
+        "> | Quoted | row |\n> |---|---|\n> |  | only the second cell |\n\n"
+        "- | In | a list |\n  |---|---|\n  | x | y |\n",
+    )
+    assert [(s.paragraph, s.text) for s in extract(tmp_path, "t.md").segments] == [
+        (1, "Before the table."),
+        (2, "Term 1\nReading | 65%"),
+        (3, "Quoted | row\nonly the second cell"),
+        (4, "In | a list\nx | y"),
     ]
 
 

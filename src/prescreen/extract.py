@@ -20,8 +20,8 @@ import webvtt
 from docx.document import Document as DocxDocument
 from docx.table import Table, _Row
 from docx.text.paragraph import Paragraph
-from pydantic import BaseModel, Field
 from markdown_it import MarkdownIt
+from pydantic import BaseModel, Field
 from pypdf import PdfReader
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
@@ -41,7 +41,9 @@ KINDS: dict[str, SourceKind] = {
 }
 _HINTS = {
     "save it as .docx or export it as PDF": (".doc", ".docm", ".rtf", ".odt", ".pages", ".wpd"),
-    "export it as PDF": (".ppt", ".pptx", ".key", ".odp", ".xls", ".xlsx", ".numbers", ".ods", ".htm", ".html", ".epub"),
+    "export it as PDF": (
+        ".ppt", ".pptx", ".key", ".odp", ".xls", ".xlsx", ".numbers", ".ods", ".htm", ".html", ".epub",
+    ),
     "upload a transcript (.vtt or .srt) of the recording instead": (
         ".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".wmv",
         ".mp3", ".m4a", ".wav", ".aac", ".ogg", ".flac", ".wma",
@@ -230,7 +232,9 @@ def _check_package_size(path: Path, limits: LimitSettings) -> None:
     try:
         check_package(path, limits)
     except UnsafeArchiveError as exc:
-        raise ExtractionError("too_large", f"the Word file is too large once unpacked ({exc}): export it as PDF") from None
+        raise ExtractionError(
+            "too_large", f"the Word file is too large once unpacked ({exc}): export it as PDF"
+        ) from None
     except (zipfile.BadZipFile, OSError) as exc:
         raise ExtractionError(
             "unreadable", f"the file is not a valid .docx ({exc}): save it again as .docx or export it as PDF"
@@ -323,6 +327,7 @@ def _markdown_pieces(text: str) -> list[tuple[int, tuple[str, str]]]:
     pieces: list[tuple[int, tuple[str, str]]] = []
     tokens = _MARKDOWN.parse(text)
     row: list[str] = []
+    row_line = 0  # the row's source line, set with each cell, so always set once the row holds words
     for i, token in enumerate(tokens):
         if token.type == "tr_open":
             row = []
