@@ -18,7 +18,9 @@ SOURCES = {s.id: s for s in (PDF, VTT, DOC)}
 
 
 def entry(detail: str, artifact: str, locator: str | None, explanation: str = EXPLAIN) -> SelfAnalysisEntry:
-    return SelfAnalysisEntry(detail=detail, evidence=[{"artifact": artifact, "locator": locator}], explanation=explanation)
+    return SelfAnalysisEntry(
+        detail=detail, evidence=[{"artifact": artifact, "locator": locator}], explanation=explanation
+    )
 
 
 def at_places(source, places):
@@ -89,7 +91,9 @@ def test_missing_or_token_explanation(explanation):
     assert ("EO1.2", "no_explanation") in issues_for([entry("EO1.2", "A1", "p. 1", explanation)])
 
 
-@pytest.mark.parametrize("explanation", ["DEI commitment adopted by staff at kickoff.", "Staff norms, signed in August."])
+@pytest.mark.parametrize(
+    "explanation", ["DEI commitment adopted by staff at kickoff.", "Staff norms, signed in August."]
+)
 def test_a_short_explanation_with_content_is_an_explanation(explanation):
     assert ("EO1.2", "no_explanation") not in issues_for([entry("EO1.2", "A1", "p. 1", explanation)])
 
@@ -132,7 +136,8 @@ def test_part_word_counts_and_shortfalls():
     manifest = Manifest(submission_id="S", credential=RUBRIC.id, parts={"overview": "o.md"})
     results = {p.part_id: p for p in part_results(RUBRIC, manifest, {"overview": "word " * 1000, "reflection": None})}
     assert (results["overview"].word_count, results["overview"].shortfall) == (1000, False)
-    assert (results["reflection"].word_count, results["reflection"].shortfall, results["reflection"].minimum) == (0, True, 500)
+    reflection = results["reflection"]
+    assert (reflection.word_count, reflection.shortfall, reflection.minimum) == (0, True, 500)
 
 
 def test_instructions_in_word_comments_are_problems():

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from prescreen.canon import decoded_base64, fold
 from prescreen.locators import describe, parse_locators, timestamp
 from prescreen.models import (
-    Chunk, Detail, EvidenceRef, Locator, Manifest, Rubric, Segment, SelfAnalysisEntry, Source,
+    Chunk,
+    Detail,
+    EvidenceRef,
+    Locator,
+    Manifest,
+    Rubric,
+    Segment,
+    SelfAnalysisEntry,
+    Source,
 )
 from prescreen.report import PartResult, Problem, SelfAnalysisIssue
 from prescreen.textutil import sentence_spans
@@ -105,7 +113,7 @@ def instruction_units(source: Source) -> list[list[Unit]]:
     """
     units = [(i, a, b) for i, seg in enumerate(source.segments) for a, b in sentence_spans(seg.text)]
     texts = [source.segments[i].text[a:b] for i, a, b in units]
-    hits = [[unit] for unit, text in zip(units, texts) if is_instruction(text)]
+    hits = [[unit] for unit, text in zip(units, texts, strict=True) if is_instruction(text)]
     hits += [[units[k], units[k + 1]] for k in range(len(units) - 1) if _runs_across(texts[k], texts[k + 1])]
     return sorted(hits)
 
@@ -223,7 +231,8 @@ class SelfAnalysisChecker:
         words = count_words(entry.explanation)
         if words < MIN_EXPLANATION_WORDS or _PLACEHOLDER.fullmatch(entry.explanation.strip(_PUNCTUATION)):
             said = "is missing" if words == 0 else f"says nothing ({entry.explanation.strip()!r})"
-            issues.append(_issue(detail.id, "no_explanation", f"the explanation for {detail.id} {said}: say how the evidence shows the detail"))
+            message = f"the explanation for {detail.id} {said}: say how the evidence shows the detail"
+            issues.append(_issue(detail.id, "no_explanation", message))
         if not entry.evidence:
             issues.append(_issue(detail.id, "no_entry", f"the entry for {detail.id} points to no artifact"))
         for ref in entry.evidence:
@@ -236,23 +245,35 @@ class SelfAnalysisChecker:
             return _issue(detail.id, kind, message, ref)
 
         if ref.artifact not in self.known:
-            return issue("unknown_artifact", f"{detail.id} points to {ref.artifact}, which is not an artifact of this submission")
+            return issue(
+                "unknown_artifact", f"{detail.id} points to {ref.artifact}, which is not an artifact of this submission"
+            )
         source = self.sources.get(ref.artifact)
         if source is None:
             return None  # a file that could not be read: already under problems, not the earner's pointer
         if not ref.locator:
-            return issue("locator_unreadable", f"{detail.id} points to {ref.artifact} without saying where (page, paragraph or time)")
+            return issue(
+                "locator_unreadable",
+                f"{detail.id} points to {ref.artifact} without saying where (page, paragraph or time)",
+            )
         try:
             places = parse_locators(ref.locator)
         except ValueError as exc:
             return issue("locator_unreadable", f"{detail.id}: cannot follow locator {ref.locator!r}: {exc}")
         if wrong := next((p for p in places if p.kind in _UNREADABLE_IN[source.kind]), None):
-            return issue("locator_unreadable", f"{detail.id}: a {wrong.kind} locator ({ref.locator}) cannot point into a {source.kind} file ({source.file})")
+            return issue(
+                "locator_unreadable",
+                f"{detail.id}: a {wrong.kind} locator ({ref.locator}) cannot point into a {source.kind} file"
+                f" ({source.file})",
+            )
         if problem := next((why for p in places if (why := out_of_range(source, p))), None):
             return issue("locator_out_of_range", f"{detail.id}: {ref.artifact} {problem}")
         checkable = [e for p in places if p.kind in _CHECKABLE_IN[source.kind] for e in exact_places(source, p)]
         if checkable and not self.relevant(detail, source, checkable):
-            return issue("evidence_not_at_locator", f"{detail.id}: {ref.artifact} at {ref.locator} does not appear to hold evidence for this detail")
+            return issue(
+                "evidence_not_at_locator",
+                f"{detail.id}: {ref.artifact} at {ref.locator} does not appear to hold evidence for this detail",
+            )
         return None
 
 
@@ -265,14 +286,15 @@ def _issue(detail_id: str, kind: str, message: str, ref: EvidenceRef | None = No
 
 def out_of_range(source: Source, locator: Locator) -> str | None:
     """Why the locator points past the file (or before its start), or None when the place exists."""
-    if locator.kind in ("page", "paragraph") and (locator.first or 0) < 1:
-        return f"has no {locator.kind} {int(locator.first or 0)}: {locator.kind}s are numbered from 1"
-    if locator.kind == "page" and source.kind == "pdf" and locator.last > (source.page_count or 0):
-        return f"has {source.page_count} pages; the locator asks for page {int(locator.last)}"
-    if locator.kind == "paragraph" and source.kind in ("docx", "text") and locator.last > source.paragraph_count:
-        return f"has {source.paragraph_count} paragraphs; the locator asks for paragraph {int(locator.last)}"
-    if locator.kind == "time" and locator.first > (source.duration or 0) + TIME_SLACK:
-        return f"ends at {timestamp(source.duration or 0)}; the locator starts at {timestamp(locator.first)}"
+    first, last = locator.first or 0, locator.last or 0  # None only for a section
+    if locator.kind in ("page", "paragraph") and first < 1:
+        return f"has no {locator.kind} {int(first)}: {locator.kind}s are numbered from 1"
+    if locator.kind == "page" and source.kind == "pdf" and last > (source.page_count or 0):
+        return f"has {source.page_count} pages; the locator asks for page {int(last)}"
+    if locator.kind == "paragraph" and source.kind in ("docx", "text") and last > source.paragraph_count:
+        return f"has {source.paragraph_count} paragraphs; the locator asks for paragraph {int(last)}"
+    if locator.kind == "time" and first > (source.duration or 0) + TIME_SLACK:
+        return f"ends at {timestamp(source.duration or 0)}; the locator starts at {timestamp(first)}"
     if locator.kind == "section" and not section_places(source, locator.section or ""):
         return f"has no heading {locator.section!r}"
     return None
@@ -303,12 +325,12 @@ def _fold(text: str) -> str:
 def chunks_at(chunks: list[Chunk], source: Source, place: Locator) -> list[Chunk]:
     """The chunks of a source that overlap a page, paragraph or time place (see exact_places for sections)."""
     mine = [c for c in chunks if c.source_id == source.id]
+    low, high = place.first or 0, place.last or 0  # None only for a section
     if place.kind == "page":
-        return [c for c in mine if c.page is not None and place.first <= c.page <= place.last]
+        return [c for c in mine if c.page is not None and low <= c.page <= high]
     if place.kind == "time":
-        low, high = place.first - TIME_SLACK, place.last + TIME_SLACK
+        low, high = low - TIME_SLACK, high + TIME_SLACK
         return [c for c in mine if c.start is not None and c.end is not None and c.end >= low and c.start <= high]
-    low, high = place.first or 0, place.last or 0
     return [
         c for c in mine
         if c.paragraph_start is not None and c.paragraph_end is not None

@@ -8,6 +8,7 @@ people write them".
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from prescreen.models import Locator
 
@@ -70,15 +71,28 @@ def _ranged(kind: str, first: float, last: float) -> Locator:
     return Locator(kind=kind, first=first, last=last)
 
 
-def place_in(locator: Locator, place: object, tolerance: float = 2.0) -> bool:
-    """Whether a place (anything with `page`, `paragraph`, `start`, `end`: a citation, a segment) lies
-    where a page, paragraph or time locator points; a cue that overlaps a time range is inside it."""
+class Place(Protocol):
+    """Where a citation or a segment sits: whichever of page, paragraph and time it has."""
+
+    @property
+    def page(self) -> int | None: ...
+    @property
+    def paragraph(self) -> int | None: ...
+    @property
+    def start(self) -> float | None: ...
+    @property
+    def end(self) -> float | None: ...
+
+
+def place_in(locator: Locator, place: Place, tolerance: float = 2.0) -> bool:
+    """Whether a place (a citation, a segment) lies where a page, paragraph or time locator points; a cue
+    that overlaps a time range is inside it."""
     first, last = locator.first or 0, locator.last or 0
     if locator.kind == "page":
-        return getattr(place, "page", None) is not None and first <= place.page <= last
+        return place.page is not None and first <= place.page <= last
     if locator.kind == "paragraph":
-        return getattr(place, "paragraph", None) is not None and first <= place.paragraph <= last
-    start = getattr(place, "start", None)
+        return place.paragraph is not None and first <= place.paragraph <= last
+    start = place.start
     if locator.kind == "time" and start is not None:
         end = place.end if place.end is not None else start
         return start <= last + tolerance and end >= first - tolerance
