@@ -79,8 +79,19 @@ def make_screening(code: str = "S-2026-0101", attempt: int = 1, *, email: str = 
     """A Screening as the pipeline makes it, built by hand: three details, two sources, the earner's identity
     in the artifacts, the self-analysis and a rationale (so blind views have something to mask)."""
     from prescreen.bundle import Bundle
-    from prescreen.models import (ArtifactRef, Detail, Earner, EvidenceRef, Manifest, Outcome, Rubric, RubricPart,
-                                  SelfAnalysisEntry, Segment, Source)
+    from prescreen.models import (
+        ArtifactRef,
+        Detail,
+        Earner,
+        EvidenceRef,
+        Manifest,
+        Outcome,
+        Rubric,
+        RubricPart,
+        Segment,
+        SelfAnalysisEntry,
+        Source,
+    )
     from prescreen.pipeline import Screening
     from prescreen.report import Citation, DetailFinding, PartResult, Problem, Report
 
@@ -113,7 +124,8 @@ def make_screening(code: str = "S-2026-0101", attempt: int = 1, *, email: str = 
         parts={"overview": "overview.md"},
         artifacts=[ArtifactRef(id="A1", file="artifacts/audit.pdf", title=sources["A1"].title),
                    ArtifactRef(id="A2", file="artifacts/crews.md", title=sources["A2"].title)],
-        self_analysis=[SelfAnalysisEntry(detail=d, evidence=[EvidenceRef(artifact=a, locator=f"p. {p}" if p else "para. 1")],
+        self_analysis=[SelfAnalysisEntry(detail=d,
+                                         evidence=[EvidenceRef(artifact=a, locator=f"p. {p}" if p else "para. 1")],
                                          explanation=f"I, Teresa Nakamura of Lincoln Elementary School, show {d} here.")
                        for d, (a, p, _, _) in quotes.items()],
     )
@@ -135,13 +147,15 @@ class ReviewKit:
     def __init__(self, db_url: str, deidentify=None):
         from prescreen.review.accounts import Passwords, make_hasher
         from prescreen.review.db import make_engine, session_factory, upgrade
-        from prescreen.review.workflow import ReviewService, fallback_mask
+        from prescreen.review.workflow import ReviewService
+        from tests.blind_kit import fallback_mask
 
         self.engine = make_engine(db_url)
         upgrade(self.engine)
         self.screenings: dict[str, object] = {}
         self.service = ReviewService(session_factory(self.engine), screen=self.screen,
-                                     deidentify=deidentify or fallback_mask, passwords=Passwords(make_hasher(fast=True)))
+                                     deidentify=deidentify or fallback_mask,
+                                     passwords=Passwords(make_hasher(fast=True)))
         for name, role in (("lead", "lead"), ("ana", "assessor"), ("ben", "assessor"), ("cy", "assessor")):
             self.service.create_user(name, f"{name}-test-pass", role)
 

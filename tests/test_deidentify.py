@@ -71,8 +71,10 @@ def test_organization_full_and_distinctive_word():
 
 
 def test_organization_with_district_parts_and_initials():
-    extra = ["Teresa Nakamura", "tnakamura@example.org", "Lincoln Elementary School, Millbrook Unified School District"]
-    out = mask("Lincoln Elementary School (LES) is in Millbrook Unified School District (MUSD). Lincoln Crews meet.", extra)
+    extra = ["Teresa Nakamura", "tnakamura@example.org",
+             "Lincoln Elementary School, Millbrook Unified School District"]
+    out = mask("Lincoln Elementary School (LES) is in Millbrook Unified School District (MUSD). Lincoln Crews meet.",
+               extra)
     assert out == "[ORGANIZATION] ([ORGANIZATION]) is in [ORGANIZATION] ([ORGANIZATION]). [ORGANIZATION] Crews meet."
     assert mask("lincoln elementary school", extra) == "[ORGANIZATION]"
 
@@ -81,6 +83,19 @@ def test_earner_name_that_is_a_common_word_only_when_capitalized():
     extra = ["Hope Rivera", "hrivera@example.org", "Oak Park Academy"]
     out = mask("We hope families come. Hope Rivera spoke; Hope's plan; Rivera's data; RIVERA.", extra)
     assert out == "We hope families come. [EARNER] spoke; [EARNER]'s plan; [EARNER]'s data; [EARNER]."
+
+
+def test_rubric_and_artifact_ids_are_never_masked():
+    text = "Feedback: EO4.1 and EC2.3 are weak. See EO4.1 in A2; EO4.1: good. Marcus Bellamy wrote EO1.2."
+    assert m(text) == "Feedback: EO4.1 and EC2.3 are weak. See EO4.1 in A2; EO4.1: good. [EARNER] wrote EO1.2."
+
+
+def test_mask_identity_is_the_earner_alone_with_the_same_rules():
+    extra = ["Grant Ellison", "gellison@example.org", "Oak Ridge Middle School"]
+    text = "Grant Ellison (gellison@example.org) of Oak Ridge Middle School won a grant. GRANT: yes. Ms. Diaz."
+    assert deidentify.mask_identity(text, extra) == (
+        "[EARNER] ([EMAIL]) of [ORGANIZATION] won a grant. [EARNER]: yes. Ms. Diaz.")
+    assert deidentify.mask_identity(text, []) == text
 
 
 def test_name_given_last_comma_first_is_still_the_earner():
@@ -137,13 +152,17 @@ def test_first_name_and_surname_are_one_entity():
         ("our counselor Maria Ruiz", "our counselor [PERSON]"),
         ("Supply orders go to Mr.\nTavares by October 3.", "Supply orders go to [PERSON] by October 3."),
         # from the labelled bundles (benchmarks/labelled/*.names.yaml)
-        ("MS. REYES: The data are on the table in front of you.", "MS. [PERSON]: The data are on the table in front of you."),
+        ("MS. REYES: The data are on the table in front of you.",
+         "MS. [PERSON]: The data are on the table in front of you."),
         ("CHAIR BEGAY: Thank you both. Next item.", "CHAIR [PERSON]: Thank you both. Next item."),
         ("STUDENT (DARNELL, GRADE 11): I'll be honest", "STUDENT ([PERSON], GRADE 11): I'll be honest"),
         ("OKONKWO-BRIGGS: Thank you, Chair Begay.", "[PERSON]: Thank you, Chair [PERSON]."),
-        ("Leadership team: A. Brandt, S. Keller, M. Solis, counselor.", "Leadership team: [PERSON], [PERSON], [PERSON], counselor."),
-        ("Present: Greene (chair), Alvarez, Diaz, Cole, Gutierrez", "Present: [PERSON] (chair), [PERSON], [PERSON], [PERSON], [PERSON]"),
-        ("Members: counselor Lena Fox, school psychologist Dr. Irene Walsh", "Members: counselor [PERSON], school psychologist [PERSON]"),
+        ("Leadership team: A. Brandt, S. Keller, M. Solis, counselor.",
+         "Leadership team: [PERSON], [PERSON], [PERSON], counselor."),
+        ("Present: Greene (chair), Alvarez, Diaz, Cole, Gutierrez",
+         "Present: [PERSON] (chair), [PERSON], [PERSON], [PERSON], [PERSON]"),
+        ("Members: counselor Lena Fox, school psychologist Dr. Irene Walsh",
+         "Members: counselor [PERSON], school psychologist [PERSON]"),
         ("Counselor Thanh | Nov 2025", "Counselor [PERSON] | Nov 2025"),
         ("Luis Ortega Grades 3-5 team", "[PERSON] Grades 3-5 team"),
         ("Sra. Mendoza pregunta si el equipo puede cambiar.", "[PERSON] pregunta si el equipo puede cambiar."),

@@ -16,12 +16,12 @@ from prescreen.earner.store import DraftStore
 from prescreen.models import EvidenceRef, SelfAnalysisEntry
 from prescreen.pipeline import Screener
 from prescreen.review.accounts import Passwords, make_hasher
-from prescreen.review.blind import fallback_mask
 from prescreen.review.db import Submission, User, make_engine, session_factory, upgrade
 from prescreen.review.errors import NotAllowed as ReviewNotAllowed
 from prescreen.review.service import ReviewService
 from prescreen.rubrics import RubricLibrary
 from prescreen.settings import Settings
+from tests.blind_kit import fallback_mask
 from tests.earner_kit import CREDENTIAL, EXPLAIN, MENTORING, OVERVIEW, REFLECTION, write_rubric
 from tests.factories import make_pdf
 from tests.fakes import StemHashEmbeddings

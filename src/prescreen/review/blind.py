@@ -1,15 +1,16 @@
 """Blind by construction: everything an assessor reads goes through one Masker per submission.
 
-The earner's identity (name, its parts, e-mail, organisation) is derived once, here, from the manifest;
-`deidentify(text, terms)` (Presidio, review/deidentify.py) masks personal data, then the identity terms are
-masked again, so a miss of the model never shows the earner. A screening run is parsed once into a Snapshot
-(runs never change: a re-screen adds one) that carries its Masker.
+The earner's identity is the manifest's name, e-mail and organisation (`identity_terms`); review/deidentify.py
+derives every term from it (name parts, e-mail local part, organisation parts and initials) and owns the one
+placeholder vocabulary ([EARNER], [ORGANIZATION], [EMAIL], [PHONE], [PERSON]). A Masker runs the chosen
+`deidentify(text, names)` (Presidio by default), then `mask_identity` over its output, so a miss of the model
+never shows the earner. A screening run is parsed once into a Snapshot (runs never change: a re-screen adds
+one) that carries its Masker.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from prescreen.models import Manifest, Rubric, Source
 from prescreen.report import DetailFinding, Report
 from prescreen.review.db import ScreeningRun, Submission
+from prescreen.review.deidentify import earner_names, mask_identity
 from prescreen.review.errors import NotFound
 
 Deidentify = Callable[[str, list[str]], str]
@@ -29,34 +31,9 @@ Mask = Callable[[str | None], str]
 # ---------------------------------------------------------------- masking identity
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])")
-
-
 def identity_terms(manifest: Manifest | None) -> list[str]:
-    """The earner's name, its capitalised parts, e-mail and organisation (and its comma-separated parts)."""
-    if manifest is None:
-        return []
-    earner = manifest.earner
-    name, org = earner.name or "", earner.organization or ""
-    terms = [name, earner.email or "", org, *(p for p in name.split() if p[:1].isupper())]
-    terms += [part.strip() for part in org.split(",")]
-    cleaned = {t.strip(" .,;:()") for t in terms}
-    return sorted((t for t in cleaned if len(t) >= 2), key=lambda t: (-len(t), t))
-
-
-def terms_pattern(terms: list[str]) -> re.Pattern | None:
-    if not terms:
-        return None
-    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-def fallback_mask(text: str, names: list[str]) -> str:
-    """Masks e-mails, phone numbers and the given names only: a fast stand-in for tests, not for assessors."""
-    text = _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
-    pattern = terms_pattern(names)
-    return pattern.sub("[name]", text) if pattern else text
+    """The earner's identity as the manifest states it (name, e-mail, organisation): deidentify's `extra_names`."""
+    return earner_names(manifest.earner) if manifest is not None else []
 
 
 def default_deidentify() -> Deidentify:
@@ -67,19 +44,17 @@ def default_deidentify() -> Deidentify:
 
 
 class Masker:
-    """deidentify() for one earner, then the earner's exact identity masked again: blind even if it misses one."""
+    """deidentify() for one earner, then the earner's identity masked again: blind even if it misses one."""
 
     def __init__(self, deidentify: Deidentify, terms: list[str]):
         self.deidentify, self.terms = deidentify, terms
-        self.pattern = terms_pattern(terms)
         self.cache: dict[str, str] = {}
 
     def __call__(self, text: str | None) -> str:
         if not text:
             return text or ""
         if text not in self.cache:
-            masked = self.deidentify(text, list(self.terms))
-            self.cache[text] = self.pattern.sub("[redacted]", masked) if self.pattern else masked
+            self.cache[text] = mask_identity(self.deidentify(text, list(self.terms)), self.terms)
         return self.cache[text]
 
 

@@ -48,9 +48,11 @@ model tags as places ("Jamal"); and words no English list holds ("Homebase", "Tr
 when the model calls them a person.
 
 Use ``mask(text, extra_names)`` or ``masker(extra_names)``; ``earner_names(earner)`` turns a manifest's
-earner into ``extra_names``. The engine is built once, lazily, and shared by all threads; building it
-takes a few seconds (spaCy's model, Faker's lists; presidio imports transformers when it is installed);
-masking 50 KB takes ~1 s on two shared cores, most of it the NER model.
+earner into ``extra_names`` (the one place the earner's identity is read; every term is derived from it here),
+and ``mask_identity(text, extra_names)`` masks those terms alone, without the model: review/blind.py's
+safety net. Rubric and artifact ids ("EO4.1", "A2") are never masked. The engine is built once, lazily,
+and shared by all threads; building it takes a few seconds (spaCy's model, Faker's lists; presidio imports
+transformers when it is installed); masking 50 KB takes ~1 s on two shared cores, most of it the NER model.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ __all__ = [
     "STOP_NAMES",
     "earner_names",
     "mask",
+    "mask_identity",
     "masker",
     "warm_up",
 ]
@@ -94,6 +97,8 @@ PLACEHOLDERS: dict[str, str] = {
 # When two findings overlap, the higher kind keeps the overlap; what is left of the lower one is still masked.
 _PRIORITY = {EMAIL: 0, EARNER: 1, ORGANIZATION: 2, PHONE: 3, PERSON: 4}
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
+# A rubric detail id or an artifact id ("EO4.1", "A2", "EC1.2a"): never a name, never masked.
+_ID_RE = re.compile(r"(?<![\w@.\-])[A-Z]{1,4}\d+(?:\.\d+)*[a-z]?(?![\w@]|[.\-]\w)")
 
 # ---------------------------------------------------------------- word lists
 
@@ -220,7 +225,9 @@ def _english_frequencies() -> dict[str, int]:
         return dict(SpellChecker(language="en", distance=1).word_frequency.items())
 
 
+@lru_cache(maxsize=1)
 def _build_lexicon() -> _Lexicon:
+    """The name and word lists, built once per process (a second or two) and shared."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     frequencies = _english_frequencies()
@@ -640,7 +647,7 @@ class _Engine:
                 self._lock = threading.Lock()
 
             def load(self) -> None:
-                self.nlp = {"en": spacy.blank("en")}
+                self.nlp = {"en": spacy.blank("en")}  # type: ignore[assignment]  # presidio types it as None
 
             def process_text(self, text: str, language: str) -> Any:
                 with self._lock:  # spaCy's tokenizer cache is not made for concurrent writers
@@ -708,9 +715,11 @@ _STRIP = " \t\r\n.,;:!?()[]{}\"'’“”-–—/"
 def _resolve(text: str, found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """Non-overlapping spans: higher kinds first, longer first; what overlaps a kept span is cut off it.
 
-    Spans inside an existing placeholder ("[EARNER]") are dropped, so masking twice changes nothing.
+    Spans inside an existing placeholder ("[EARNER]") are dropped, so masking twice changes nothing; so are
+    spans inside a rubric or artifact id ("EO4.1" stays "EO4.1", never "[PERSON]4.1").
     """
-    taken = _Taken(m.span() for m in _PLACEHOLDER_RE.finditer(text))
+    kept = [m.span() for m in _PLACEHOLDER_RE.finditer(text)] + [m.span() for m in _ID_RE.finditer(text)]
+    taken = _Taken(sorted(kept))
     out: list[tuple[str, int, int]] = []
     for kind, start, end in sorted(found, key=lambda f: (_PRIORITY.get(f[0], 9), f[1] - f[2], f[1])):
         pieces = [(start, end)]
@@ -778,6 +787,15 @@ def _identity(extra_names: tuple[str, ...], learned: tuple[str, ...] = ()) -> li
     return _identity_recognizers(terms)
 
 
+@lru_cache(maxsize=256)
+def _identity_net(extra_names: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
+    """One regex over the earner's terms (longest first), one group per term, and each group's kind."""
+    terms = sorted(_identity_terms(extra_names, _build_lexicon()), key=lambda t: (-len(t.text), _PRIORITY[t.kind]))
+    if not terms:
+        return None
+    return re.compile("|".join(f"({_term_regex(t)})" for t in terms), re.IGNORECASE), tuple(t.kind for t in terms)
+
+
 def _learn_names(texts: Iterable[str], lexicon: _Lexicon) -> tuple[str, ...]:
     names: set[str] = set()
     for text in texts:
@@ -815,6 +833,16 @@ def masker(extra_names: Sequence[str] | None = None, *, names_from: Iterable[str
         return engine.mask(text, identity)
 
     return _mask
+
+
+def mask_identity(text: str, extra_names: Sequence[str]) -> str:
+    """Only the earner's identity masked, with the terms and placeholders `mask` uses (a one-word common word,
+    "Grant", only Capitalized or in capitals) and no model: the safety net after any de-identification."""
+    net = _identity_net(tuple(n for n in extra_names if n and n.strip()))
+    if net is None or not text:
+        return text
+    pattern, kinds = net
+    return pattern.sub(lambda m: PLACEHOLDERS[kinds[(m.lastindex or 1) - 1]], text)
 
 
 def earner_names(earner: Any) -> list[str]:

@@ -18,7 +18,6 @@ from prescreen.review.blind import (
     Snapshot,
     Snapshots,
     default_deidentify,
-    fallback_mask,
     identity_terms,
     unmasked,
 )
@@ -88,7 +87,7 @@ __all__ = [
     "NotFound", "PreviousAttempt", "PreviousDetail", "QueueItem", "Recommendation", "Result", "ResultSource",
     "ReviewError", "ReviewService", "ScoreValue", "SelfAnalysisView", "Snapshot", "Snapshots", "State",
     "SubmissionView", "UserView", "adjudication_items", "allowed_now", "around", "assessor_work", "citation_view",
-    "compare", "default_deidentify", "detail_view", "earner_key", "fallback_mask", "flags", "identity_terms", "label",
+    "compare", "default_deidentify", "detail_view", "earner_key", "flags", "identity_terms", "label",
     "locate", "not_ingested", "override_choices", "precheck", "recommendation_of", "require_state", "result_of",
     "scrub_paths", "self_analysis_views", "unmasked"
 ]
