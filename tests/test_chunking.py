@@ -7,8 +7,8 @@ WORDS = "Staff reviewed attendance data by subgroup and found gaps. "
 
 
 def pdf(pages: int) -> Source:
-    return Source(id="A1", file="a.pdf", role="artifact", kind="pdf", page_count=pages,
-                  segments=[Segment(page=i + 1, text=WORDS * 4) for i in range(pages)] + [Segment(page=pages + 1, text="")])
+    segments = [Segment(page=i + 1, text=WORDS * 4) for i in range(pages)] + [Segment(page=pages + 1, text="")]
+    return Source(id="A1", file="a.pdf", role="artifact", kind="pdf", page_count=pages, segments=segments)
 
 
 def test_pdf_chunks_never_straddle_pages_and_keep_offsets():

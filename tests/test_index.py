@@ -18,7 +18,10 @@ from tests.fakes import StemHashEmbeddings
 
 
 def sources(extra: str = "") -> list[Source]:
-    pages = ["Discipline referrals by subgroup were shared with staff.", "Advisory connects every student with a mentor." + extra]
+    pages = [
+        "Discipline referrals by subgroup were shared with staff.",
+        "Advisory connects every student with a mentor." + extra,
+    ]
     return [Source(id="A1", file="a.pdf", role="artifact", kind="pdf", page_count=2,
                    segments=[Segment(page=i + 1, text=t) for i, t in enumerate(pages)])]
 

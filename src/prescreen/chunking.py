@@ -55,12 +55,16 @@ def segments_in(source: Source, chunk: Chunk) -> list[Segment]:
     """The segments of its source that a chunk covers: its page, its paragraphs, or its cues."""
     if chunk.page is not None:
         return [s for s in source.segments if s.page == chunk.page]
-    if chunk.start is not None:
-        return [s for s in source.segments if s.start is not None and chunk.start <= s.start and s.end <= chunk.end]
-    return [
-        s for s in source.segments
-        if s.paragraph is not None and chunk.paragraph_start <= s.paragraph <= chunk.paragraph_end
-    ]
+    if chunk.start is not None and chunk.end is not None:
+        start, end = chunk.start, chunk.end
+        return [
+            s for s in source.segments
+            if s.start is not None and s.end is not None and start <= s.start and s.end <= end
+        ]
+    if chunk.paragraph_start is not None and chunk.paragraph_end is not None:
+        first, last = chunk.paragraph_start, chunk.paragraph_end
+        return [s for s in source.segments if s.paragraph is not None and first <= s.paragraph <= last]
+    return []
 
 
 def covered(spans: list[Span], start: int, end: int) -> list[Segment]:

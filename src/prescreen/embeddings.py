@@ -73,7 +73,7 @@ def make_embedder(settings: Settings) -> Embeddings:
 
     return OpenAIEmbeddings(
         model=settings.embedding.model_name,
-        api_key=settings.openai_api_key,
-        base_url=settings.llm.base_url,
+        openai_api_key=settings.openai_api_key,
+        openai_api_base=settings.llm.base_url,
         chunk_size=settings.embedding.batch_size,
     )

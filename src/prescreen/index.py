@@ -10,13 +10,16 @@ import hashlib
 from dataclasses import dataclass
 
 import chromadb
+import numpy as np
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
+from chromadb.api.types import GetResult
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
 from prescreen.models import Chunk
 from prescreen.settings import Settings
 
-_COSINE = {"hnsw": {"space": "cosine"}}
+_COSINE: CreateCollectionConfiguration = {"hnsw": {"space": "cosine"}}
 
 
 def make_client(settings: Settings) -> chromadb.ClientAPI:
@@ -64,7 +67,7 @@ class EvidenceIndex:
         if new:
             vectors = self.embedder.embed_documents([c.embed_text for c in new])
             self.chunks.upsert(
-                ids=[c.id for c in new], embeddings=vectors,
+                ids=[c.id for c in new], embeddings=np.asarray(vectors, dtype=np.float32),
                 documents=[c.text for c in new], metadatas=[_metadata(c) for c in new],
             )
         return IndexStats(embedded=len(new), reused=len(wanted) - len(new), removed=len(stale))
@@ -72,27 +75,28 @@ class EvidenceIndex:
     def search(self, submission_id: str, vector: list[float], n: int) -> dict[str, float]:
         """Chunk id -> cosine similarity, for the n nearest chunks of this submission only."""
         result = self.chunks.query(
-            query_embeddings=[vector], n_results=n, where={"submission_id": submission_id}, include=["distances"]
+            query_embeddings=np.asarray([vector], dtype=np.float32),
+            n_results=n, where={"submission_id": submission_id}, include=["distances"],
         )
-        return {id_: 1.0 - dist for id_, dist in zip(result["ids"][0], result["distances"][0])}
+        if result["distances"] is None:
+            raise RuntimeError("Chroma returned no distances for a query that included them")
+        return {id_: 1.0 - dist for id_, dist in zip(result["ids"][0], result["distances"][0], strict=True)}
 
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         if not ids:
             return {}
-        got = self.chunks.get(ids=ids, include=["embeddings"])
-        return {id_: list(map(float, vec)) for id_, vec in zip(got["ids"], got["embeddings"])}
+        return _vectors_by_id(self.chunks.get(ids=ids, include=["embeddings"]))
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Vectors for query texts, from the cache where it has them."""
         keys = [hashlib.sha256(t.encode()).hexdigest()[:32] for t in texts]
-        unique = dict(zip(keys, texts))
-        cached = self.queries.get(ids=list(unique), include=["embeddings"])
-        found = {id_: list(map(float, vec)) for id_, vec in zip(cached["ids"], cached["embeddings"])}
+        unique = dict(zip(keys, texts, strict=True))
+        found = _vectors_by_id(self.queries.get(ids=list(unique), include=["embeddings"]))
         missing = [k for k in unique if k not in found]
         if missing:
             vectors = self.embedder.embed_documents([unique[k] for k in missing])
-            self.queries.upsert(ids=missing, embeddings=vectors)
-            found.update(zip(missing, vectors))
+            self.queries.upsert(ids=missing, embeddings=np.asarray(vectors, dtype=np.float32))
+            found.update(zip(missing, vectors, strict=True))
         return [found[k] for k in keys]
 
     def forget(self, submission_id: str) -> int:
@@ -100,6 +104,13 @@ class EvidenceIndex:
         if ids:
             self.chunks.delete(ids=ids)
         return len(ids)
+
+
+def _vectors_by_id(got: GetResult) -> dict[str, list[float]]:
+    """Id -> vector, from a get() that included the embeddings."""
+    if got["embeddings"] is None:
+        raise RuntimeError("Chroma returned no embeddings for a get() that included them")
+    return {id_: list(map(float, vec)) for id_, vec in zip(got["ids"], got["embeddings"], strict=True)}
 
 
 def _metadata(chunk: Chunk) -> dict[str, str | int | float]:
