@@ -73,7 +73,8 @@ class ChatServer:
         self.completion_tokens = 0
         self.in_flight = 0
         self.max_in_flight = 0
-        self.in_flight_at_arrival: list[int] = []  # per request, in order: calls in flight when it arrived, itself included
+        # per request, in order: calls in flight when it arrived, itself included
+        self.in_flight_at_arrival: list[int] = []
         self.abandoned = 0  # requests whose client closed the connection before the answer
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -120,7 +121,9 @@ class ChatServer:
                 self.errors.append(f"request {index}: {type(exc).__name__}: {exc}")
                 status, payload, delay = 500, f"the script failed: {exc!r}", 0.0
             if status == 200 and isinstance(payload, str):
-                usage = {"prompt_tokens": estimate_tokens(prompt_text(body)), "completion_tokens": estimate_tokens(payload)}
+                usage = {
+                    "prompt_tokens": estimate_tokens(prompt_text(body)), "completion_tokens": estimate_tokens(payload)
+                }
                 usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
                 self.prompt_tokens += usage["prompt_tokens"]
                 self.completion_tokens += usage["completion_tokens"]

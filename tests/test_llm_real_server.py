@@ -115,7 +115,8 @@ def test_screen_through_a_real_llama_cpp_server(server, tmp_path):
     answered = len(ANSWERED.findall(log.read_text()))
     assert answered >= usage.calls, "every call the report counts was answered by the server"
 
-    figures = {"wall_s": round(wall_s, 1), "drafter": report.drafter, "notes": report.drafter_notes, "calls": usage.calls,
+    figures = {"wall_s": round(wall_s, 1), "drafter": report.drafter, "notes": report.drafter_notes,
+               "calls": usage.calls,
                "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
                "structured_output": usage.structured_output,
                "outcomes": [o.model_dump() for o in usage.outcomes]}

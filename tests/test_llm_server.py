@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from prescreen.checks import is_instruction
-from prescreen.llm import REDACTED, Limiter, LLMDrafter, answer_max_tokens, make_chat_model, schema_text
+from prescreen.llm import Limiter, LLMDrafter, answer_max_tokens, make_chat_model, schema_text
 from prescreen.pipeline import Screener, Screening
 from prescreen.prompts import load_prompt
 from prescreen.report import Citation
@@ -137,8 +137,9 @@ def assert_provenance(report, fell_back: dict[str, str]):
     assert {o.outcome_id: o.fallback_reason for o in report.llm_usage.outcomes if o.fallback_reason} == fell_back
     n, k = len(OUTCOMES), len(OUTCOMES) - len(fell_back)
     reasons = ", ".join(dict.fromkeys(fell_back.values()))
-    expected = ("llm:scripted" if not fell_back else f"extractive (llm:scripted fell back for all {n} outcomes: {reasons})"
-                if k == 0 else f"llm:scripted ({k} of {n} outcomes; {n - k} fell back: {reasons})")
+    expected = ("llm:scripted" if not fell_back
+                else f"extractive (llm:scripted fell back for all {n} outcomes: {reasons})" if k == 0
+                else f"llm:scripted ({k} of {n} outcomes; {n - k} fell back: {reasons})")
     assert report.drafter == expected
 
 
@@ -202,7 +203,9 @@ def test_real_quote_cited_at_the_wrong_page_is_dropped(server, tmp_path):
         cites = honest(prompt)
         if outcome_in(prompt) == "EO1":
             passages, labels = passages_in(prompt), labels_in(prompt)
-            pdf_pages = {pid: label for pid, label in labels.items() if re.fullmatch(r"A1 \(artifact\), p\. \d+", label)}
+            pdf_pages = {
+                pid: label for pid, label in labels.items() if re.fullmatch(r"A1 \(artifact\), p\. \d+", label)
+            }
             cited, other = next((a, b) for a in pdf_pages for b in pdf_pages if pdf_pages[a] != pdf_pages[b]
                                 and quotable(passages[b]))
             quote = next(q for q in quotable(passages[other]) if q not in passages[cited])
@@ -307,7 +310,7 @@ def test_rate_limited_then_success_is_retried_by_the_client(server, tmp_path):
 
     eo2 = by_outcome(server)["EO2"]
     assert len(eo2) == 2 and eo2[0] == eo2[1], "the client sent the same request again"
-    eo2_headers = [h for b, h in zip(server.requests, server.headers) if b in eo2]
+    eo2_headers = [h for b, h in zip(server.requests, server.headers, strict=True) if b in eo2]
     assert [h.get("x-stainless-retry-count") for h in eo2_headers] == ["0", "1"]
     assert result.report.drafter_notes == []
     assert_all_cited_and_verified(result)
@@ -505,7 +508,8 @@ def test_server_that_rejects_response_format_gets_plain_json_and_is_remembered(s
     assert_all_cited_and_verified(result)
 
     seen = len(server.requests)
-    later = Screener(settings, embedder=StemHashEmbeddings(), drafter=drafter).screen(ROOT / "examples" / "lincoln-elementary")
+    screener = Screener(settings, embedder=StemHashEmbeddings(), drafter=drafter)
+    later = screener.screen(ROOT / "examples" / "lincoln-elementary")
     assert len(server.requests) == seen + 4 and not any("response_format" in b for b in server.requests[seen:])
     assert later.report.drafter_notes == []
 
@@ -687,7 +691,9 @@ def test_usage_counts_every_call_when_outcomes_are_drafted_in_threads(tmp_path):
         def remember_server(self, key, profile):
             pass
 
-    settings = Settings(data_dir=tmp_path, llm={"max_concurrency": 8, "structured_output": "none", "token_budget": 10**9})
+    settings = Settings(
+        data_dir=tmp_path, llm={"max_concurrency": 8, "structured_output": "none", "token_budget": 10**9}
+    )
     drafter = LLMDrafter(Instant(), settings, cache=NoCache())
     before = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)

@@ -30,14 +30,14 @@ from typing import Any, Literal, TypeVar, get_args
 
 import openai
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, UsageMetadata
 from pydantic import BaseModel, Field, ValidationError
 
 from prescreen.checks import is_instruction
 from prescreen.chunking import segments_in
 from prescreen.drafting import MAX_CITATIONS, Draft, ExtractiveDrafter, relevance
-from prescreen.evidence_model import EvidenceModel
 from prescreen.errors import ConfigurationError
+from prescreen.evidence_model import EvidenceModel
 from prescreen.models import Chunk, Detail, Outcome, Rubric, Source, Status
 from prescreen.prompts import PromptTemplate, load_prompt
 from prescreen.report import EXTRACTIVE, Citation, DetailFinding, FallbackReason, LLMUsage, OutcomeCall
@@ -87,7 +87,9 @@ def outcome_schema(details: list[Detail], passage_ids: list[str]) -> dict[str, A
              for d in details]
     return {
         "type": "object", "additionalProperties": False, "required": ["details"],
-        "properties": {"details": {"type": "array", "prefixItems": items, "minItems": len(items), "maxItems": len(items)}},
+        "properties": {
+            "details": {"type": "array", "prefixItems": items, "minItems": len(items), "maxItems": len(items)}
+        },
         "$defs": _shared_defs(passage_ids),
     }
 
@@ -167,7 +169,9 @@ def trimmed(text: str, details: list[Detail], neighbours: int = 1) -> str:
     """The sentences that share words with a detail or its look-fors, with their neighbours, as they stand
     in the text (line and paragraph breaks kept); what was left out is marked by a line '…'."""
     spans = sentence_spans(text)
-    hits = {i for i, (a, b) in enumerate(spans) if any(relevance(d, text[a:b], 0.0) >= TRIM_RELEVANT_AT for d in details)}
+    hits = {
+        i for i, (a, b) in enumerate(spans) if any(relevance(d, text[a:b], 0.0) >= TRIM_RELEVANT_AT for d in details)
+    }
     keep = sorted({j for i in hits for j in range(i - neighbours, i + neighbours + 1) if 0 <= j < len(spans)})
     keep = keep or list(range(min(2, len(spans))))
     runs: list[list[int]] = []
@@ -196,7 +200,10 @@ def passage_text(text: str) -> str:
 
 
 def render_passages(passages: list[Passage]) -> str:
-    return "\n".join(f'<passage id="{p.id}" source="{p.label}">\n{passage_text(p.text or p.chunk.text)}\n</passage>' for p in passages)
+    return "\n".join(
+        f'<passage id="{p.id}" source="{p.label}">\n{passage_text(p.text or p.chunk.text)}\n</passage>'
+        for p in passages
+    )
 
 
 def render_details(details: list[Detail]) -> str:
@@ -234,7 +241,9 @@ def parse_answer(text: str, outcome: Outcome) -> OutcomeDraft:
     wanted = [d.id for d in outcome.details]
     got = [d.detail_id for d in draft.details]
     if sorted(got) != sorted(wanted):
-        raise AnswerError(f"answer exactly these details, each once: {', '.join(wanted)} (got: {', '.join(got) or 'none'})")
+        raise AnswerError(
+            f"answer exactly these details, each once: {', '.join(wanted)} (got: {', '.join(got) or 'none'})"
+        )
     return draft
 
 
@@ -500,7 +509,7 @@ class LLMDrafter:
         runs = [self._run_for(o, evidence, sources, usage, budget) for o in rubric.outcomes]
         answers = _LoopThread.run(self._draft_all(rubric, runs))
         findings, notes = [], []
-        for run, answer in zip(runs, answers):
+        for run, answer in zip(runs, answers, strict=True):
             if isinstance(answer, OutcomeDraft):
                 findings += to_findings(answer, run.outcome, run.passages, sources, drafted_by=self.name)
             else:
@@ -520,7 +529,9 @@ class LLMDrafter:
         schema = outcome_schema(outcome.details, [p.id for p in passages])
         return _OutcomeRun(outcome=outcome, passages=passages, schema=schema, record=record, usage=usage, budget=budget)
 
-    def _fall_back(self, rubric: Rubric, outcome: Outcome, evidence, sources, reason: FallbackReason) -> list[DetailFinding]:
+    def _fall_back(
+        self, rubric: Rubric, outcome: Outcome, evidence, sources, reason: FallbackReason
+    ) -> list[DetailFinding]:
         found = self.fallback.draft_details(rubric, outcome.details, evidence, sources)
         return [f.model_copy(update={"rationale": f"{f.rationale} (extractive fallback)", "outcome_id": outcome.id,
                                      "drafted_by": EXTRACTIVE, "fallback_reason": reason}) for f in found]
@@ -585,7 +596,7 @@ class LLMDrafter:
             raise BudgetExceeded(f"token budget of {self.settings.llm.token_budget} per submission reached")
         reply = await self._invoke(messages, run.schema, max_tokens)
         self.limiter.succeeded()
-        meta = reply.usage_metadata or {}
+        meta: UsageMetadata | dict[str, int] = reply.usage_metadata or {}
         prompt_tokens = meta.get("input_tokens", estimate - max_tokens)
         completion_tokens = meta.get("output_tokens", len(str(reply.content)) // 4)
         run.budget.settle(estimate, prompt_tokens + completion_tokens)
