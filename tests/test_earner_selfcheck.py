@@ -3,12 +3,14 @@ each kind of note, what must be fixed and what is advice, and no score or outcom
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from prescreen.earner.selfcheck import PRECHECK, SelfCheck, self_check, to_text
-from prescreen.pipeline import Screener
+from prescreen.pipeline import Screener, Screening
+from prescreen.report import Citation, SelfAnalysisIssue
 from prescreen.settings import Settings
 from tests.earner_kit import EXPLAIN, OVERVIEW, tiny_bundle, write_rubric
 from tests.factories import make_pdf, make_vtt
@@ -27,8 +29,25 @@ def screener(tmp_path_factory) -> Screener:
 
 
 @pytest.fixture(scope="module")
-def harbor(screener) -> SelfCheck:
-    return self_check(screener.screen(HARBOR))
+def harbor_screening(screener) -> Screening:
+    return screener.screen(HARBOR)
+
+
+@pytest.fixture(scope="module")
+def harbor(harbor_screening) -> SelfCheck:
+    return self_check(harbor_screening)
+
+
+def judged(screening: Screening, detail: str, status: str, citations: list[Citation],
+           issues: list[SelfAnalysisIssue] = ()) -> SelfCheck:
+    """The self-check of `screening` with one detail's finding (and self-analysis issues) as given: the words for
+    a judgment, whatever the evidence model calls this bundle's details today."""
+    report = screening.report
+    details = [f.model_copy(update={"status": status, "citations": citations}) if f.detail_id == detail else f
+               for f in report.details]
+    others = [i for i in report.self_analysis_issues if i.detail_id != detail]
+    changed = report.model_copy(update={"details": details, "self_analysis_issues": [*others, *issues]})
+    return self_check(dataclasses.replace(screening, report=changed))
 
 
 def notes(check: SelfCheck, detail: str | None = None) -> list[tuple[str, bool, str]]:
@@ -65,14 +84,22 @@ def test_broken_pointers_and_entries_must_be_fixed(harbor):
         "shows the detail.")
 
 
-def test_judgments_of_the_evidence_are_advice(harbor):
+def test_judgments_of_the_evidence_are_advice(harbor_screening):
+    in_overview = Citation(artifact_id="overview", paragraph=2, quote="Equity means", verified=True)
+    check = judged(harbor_screening, "EO1.1", "weak", [in_overview])
     assert ("narrative_only", False, "EO1.1 is only described in your narrative. Point to an artifact that shows it.") \
-        in notes(harbor, "EO1.1")
-    eo11 = next(d for d in harbor.details if d.detail_id == "EO1.1")
+        in notes(check, "EO1.1")
+    eo11 = next(d for d in check.details if d.detail_id == "EO1.1")
     assert eo11.found and all(f.in_part and f.title == "your overview" for f in eo11.found)
+    elsewhere = SelfAnalysisIssue(detail_id="EO4.1", kind="evidence_not_at_locator", artifact_id="A2",
+                                  locator="§ Looking Ahead", message="no evidence for EO4.1 at § Looking Ahead")
+    check = judged(harbor_screening, "EO4.1", "missing", [], [elsewhere])
     assert ("not_at_pointer", False, "At § Looking Ahead in A2, prescreen found nothing about EO4.1. Check that the "
-            "pointer goes to the place that shows it.") in notes(harbor, "EO4.1")
-    assert any(kind == "thin_evidence" and not must for kind, must, _ in notes(harbor, "EO2.3"))
+            "pointer goes to the place that shows it.") in notes(check, "EO4.1")
+    in_artifact = Citation(artifact_id="A2", paragraph=10, quote="belonging", verified=True)
+    check = judged(harbor_screening, "EO2.3", "weak", [in_artifact])
+    assert any(kind == "thin_evidence" and not must for kind, must, _ in notes(check, "EO2.3"))
+    assert not any(must for _, must, text in notes(check, "EO2.3") if "evidence found" in text)
 
 
 def test_a_pre_check_gives_no_score_and_no_outcome(harbor):

@@ -15,6 +15,7 @@ from prescreen.earner.store import DraftStore
 from prescreen.review.db import MIGRATIONS, make_engine, session_factory, upgrade
 from prescreen.settings import LimitSettings
 from tests.factories import make_pdf
+from tests.test_review_db import _head_revision
 
 CREDENTIAL = "leading-an-equitable-learning-culture"
 
@@ -46,7 +47,7 @@ def test_the_migration_makes_the_tables(engine):
     tables = set(inspect(engine).get_table_names())
     assert {"earner_drafts", "earner_files", "submissions", "users"} <= tables
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == _head_revision()
     columns = {c["name"] for c in inspect(engine).get_columns("earner_drafts")}
     assert {"owner", "credential", "attempt", "status", "draft_json", "created_at", "updated_at"} <= columns
 
