@@ -135,7 +135,7 @@ class Tally:
     def _self_analysis(self, labels: dict, report, name: str) -> None:
         found = Counter((i.detail_id, i.kind) for i in report.self_analysis_issues)
         truth = Counter((i["detail_id"], i["kind"]) for i in labels.get("self_analysis_issues", []))
-        for (detail_id, kind), n in (found | truth).items():
+        for detail_id, kind in found | truth:
             tp = min(found[(detail_id, kind)], truth[(detail_id, kind)])
             fp, fn = found[(detail_id, kind)] - tp, truth[(detail_id, kind)] - tp
             self.sa[(kind, "tp")] += tp
@@ -156,7 +156,7 @@ def _f1(p: float, r: float) -> float:
 def summary(t: Tally) -> dict[str, float]:
     gaps_true = sum(s in GAP for s in t.truth)
     gaps_drafted = sum(s in GAP for s in t.drafted)
-    tp = sum(a in GAP and b in GAP for a, b in zip(t.truth, t.drafted))
+    tp = sum(a in GAP and b in GAP for a, b in zip(t.truth, t.drafted, strict=True))
     p, r = _ratio(tp, gaps_drafted), _ratio(tp, gaps_true)
     sa_tp = sum(n for (k, w), n in t.sa.items() if w == "tp")
     sa_fp = sum(n for (k, w), n in t.sa.items() if w == "fp")
@@ -164,7 +164,7 @@ def summary(t: Tally) -> dict[str, float]:
     sa_p, sa_r = _ratio(sa_tp, sa_tp + sa_fp), _ratio(sa_tp, sa_tp + sa_fn)
     return {
         "bundles": t.bundles, "details": len(t.truth),
-        "status_agreement": _ratio(sum(a == b for a, b in zip(t.truth, t.drafted)), len(t.truth)),
+        "status_agreement": _ratio(sum(a == b for a, b in zip(t.truth, t.drafted, strict=True)), len(t.truth)),
         "gap_precision": p, "gap_recall": r, "gap_f1": _f1(p, r),
         "top_citation_hit": _ratio(t.top_hits, t.evidenced),
         "quote_validity": _ratio(t.valid, t.citations), "spliced_quotes": t.spliced,
@@ -178,7 +178,7 @@ def print_split(name: str, t: Tally, verbose: bool) -> None:
     print(f"\n== {name}: {t.bundles} bundles, {len(t.truth)} details")
     matrix = confusion_matrix(t.truth, t.drafted, labels=STATUSES)
     print("  status confusion (rows labelled, columns drafted):  " + "  ".join(f"{s:>9}" for s in STATUSES))
-    for status, row in zip(STATUSES, matrix):
+    for status, row in zip(STATUSES, matrix, strict=True):
         print(f"  {status:>50}  " + "  ".join(f"{n:>9}" for n in row))
     for key, value in summary(t).items():
         print(f"  {key:26} {value:.3f}" if isinstance(value, float) else f"  {key:26} {value}")

@@ -10,7 +10,8 @@ from fpdf import FPDF
 
 SUBJECTS = ["Our equity team", "The staff", "Grade-level teams", "Families", "The advisory coordinator",
             "Student council members", "The MTSS team", "Our counselors", "Teachers", "The leadership team"]
-VERBS = ["reviewed", "discussed", "presented", "analyzed", "revised", "shared", "tracked", "compared", "planned", "reported"]
+VERBS = ["reviewed", "discussed", "presented", "analyzed", "revised", "shared", "tracked", "compared", "planned",
+         "reported"]
 OBJECTS = ["attendance data for English learners", "discipline referrals by race", "the belonging survey results",
            "advanced math enrollment by subgroup", "the early-warning list", "the family night notes",
            "the equity definition", "our improvement plan timeline", "reading growth by program", "the advisory roster"]
@@ -22,7 +23,9 @@ def paragraph(rng: random.Random, sentences: int = 5) -> str:
     out = []
     for _ in range(sentences):
         n = rng.randint(3, 40)
-        out.append(f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, {n}% of them, {rng.choice(TAILS)}")
+        out.append(
+            f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, {n}% of them, {rng.choice(TAILS)}"
+        )
     return " ".join(out)
 
 

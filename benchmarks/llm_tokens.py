@@ -61,7 +61,7 @@ class Tally:
 
     def take(self) -> tuple[int, int, int]:
         now = self._now()
-        delta = tuple(b - a for a, b in zip(self.start, now))
+        delta = tuple(b - a for a, b in zip(self.start, now, strict=True))
         self.bodies = self.server.requests[self.start[0] : now[0]]
         self.start = now
         return delta  # type: ignore[return-value]
@@ -70,7 +70,9 @@ class Tally:
         """(passages shown in all, tokens of the part every call repeats: system prompt with schema, header;
         tokens of the per-outcome JSON schema in the prompt, per call; max_tokens per call), means over calls."""
         passages = sum(user_message(b).count("<passage id=") for b in self.bodies)
-        fixed = [estimate_tokens(b["messages"][0]["content"] + user_message(b).split("PASSAGES")[0]) for b in self.bodies]
+        fixed = [
+            estimate_tokens(b["messages"][0]["content"] + user_message(b).split("PASSAGES")[0]) for b in self.bodies
+        ]
         schema = [estimate_tokens(json.dumps(b["response_format"]["json_schema"]["schema"])) for b in self.bodies]
         caps = [b["max_tokens"] for b in self.bodies]
         return passages, _mean(fixed), _mean(schema), _mean(caps)
@@ -91,7 +93,8 @@ def measure(name: str, bundle: Path, data_dir: Path, server: ChatServer, embedde
     })
     model = make_chat_model(settings)
     if max_passages:  # the design's passages per call; the naive design keeps every candidate of its detail
-        design_settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"max_passages": max_passages})})
+        design_llm = settings.llm.model_copy(update={"max_passages": max_passages})
+        design_settings = settings.model_copy(update={"llm": design_llm})
     else:
         design_settings = settings
     screener = Screener(settings, embedder=embedder, drafter=LLMDrafter(model, design_settings))
@@ -113,7 +116,8 @@ def measure(name: str, bundle: Path, data_dir: Path, server: ChatServer, embedde
     for label, result in (("design", design), ("naive", naive), ("re-screen", again)):
         if result.report.drafter_notes:
             raise SystemExit(f"{name} {label}: fell back, tokens incomplete: {result.report.drafter_notes}")
-    assert (design.report.llm_usage.prompt_tokens, design.report.llm_usage.completion_tokens) == (d_prompt, d_completion)
+    usage = design.report.llm_usage
+    assert (usage.prompt_tokens, usage.completion_tokens) == (d_prompt, d_completion)
     return {
         "name": name, "details": len(design.report.details), "outcomes": len(design.rubric.outcomes),
         "chunks": len(design.chunks),
@@ -150,7 +154,8 @@ def main() -> None:
           f" (llm.max_passages), trimmed to the sentences that bear on the outcome; naive: all of the"
           f" detail's own candidates, whole.")
     print()
-    header = f"{'bundle':<22} {'design prompt/compl/calls':>27} {'naive prompt/compl/calls':>26} {'ratio':>7} {'bar':>6}  {'re-screen tokens (calls, cached)':>32}"
+    header = (f"{'bundle':<22} {'design prompt/compl/calls':>27} {'naive prompt/compl/calls':>26} {'ratio':>7}"
+              f" {'bar':>6}  {'re-screen tokens (calls, cached)':>32}")
     print(header)
     print("-" * len(header))
     ok = True
@@ -168,8 +173,8 @@ def main() -> None:
     print("the JSON schema, credential and outcome lines)")
     for r in rows:
         dpass, npass, fixed = r["shape"]
-        print(f"  {r['name']:<22} passages: design {dpass} in {r['design'][2]} calls, naive {npass} in {r['naive'][2]} calls;"
-              f" repeated per call: ~{fixed:,} tokens")
+        print(f"  {r['name']:<22} passages: design {dpass} in {r['design'][2]} calls,"
+              f" naive {npass} in {r['naive'][2]} calls; repeated per call: ~{fixed:,} tokens")
     print()
     print("the per-outcome JSON schema (detail ids fixed, passage ids an enum of those shown), mean per call:")
     print("its tokens inside the prompt, and max_tokens, the answer's cap sized from it (every string at its")
@@ -179,7 +184,8 @@ def main() -> None:
         print(f"  {r['name']:<22} design: schema ~{d_schema:,} tokens, max_tokens {d_cap:,};"
               f" naive: schema ~{n_schema:,} tokens, max_tokens {n_cap:,}")
     print()
-    print(f"ratio = design tokens / naive tokens (prompt + completion); bar: <= {BAR_RATIO:.2f}.  re-screen bar: 0 tokens.")
+    print(f"ratio = design tokens / naive tokens (prompt + completion); bar: <= {BAR_RATIO:.2f}."
+          "  re-screen bar: 0 tokens.")
     print(f"{'all bars met' if ok else 'some bar missed'}; {time.perf_counter() - started:.0f} s")
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import make_bundle  # noqa: E402
 
-from prescreen.chunking import chunk_sources  # noqa: E402
 from prescreen.embeddings import LocalEmbeddings  # noqa: E402
 from prescreen.pipeline import Screener  # noqa: E402
 from prescreen.settings import Settings  # noqa: E402

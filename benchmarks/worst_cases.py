@@ -42,7 +42,10 @@ def docx_bomb(root: Path) -> list[tuple[str, str]]:
     plain = root / "plain.docx"
     docx.Document().save(str(plain))
     paragraph = b"<w:p><w:r><w:t>" + b"We met with families about attendance. " * 3 + b"</w:t></w:r></w:p>"
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(root / "artifacts" / "plan.docx", "w", zipfile.ZIP_DEFLATED) as out:
+    with (
+        zipfile.ZipFile(plain) as src,
+        zipfile.ZipFile(root / "artifacts" / "plan.docx", "w", zipfile.ZIP_DEFLATED) as out,
+    ):
         for info in src.infolist():
             if info.filename != "word/document.xml":
                 out.writestr(info, src.read(info))
@@ -138,7 +141,7 @@ def _descendants(root: int) -> set[int]:
 
 def _vm_hwm_kb(pid: int) -> int:
     try:
-        line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM:"))
+        line = next(s for s in Path(f"/proc/{pid}/status").read_text().splitlines() if s.startswith("VmHWM:"))
     except (OSError, StopIteration):
         return 0
     return int(line.split()[1])
@@ -182,7 +185,8 @@ def _embedder(kind: str):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--embedder", choices=["local", "fake"], default="local",
-                        help="local: the packaged model (what users run); fake: hashed stems, to time all but embedding")
+                        help="local: the packaged model (what users run); "
+                        "fake: hashed stems, to time all but embedding")
     parser.add_argument("--case", action="append", choices=list(CASES), help="run only these (default: all)")
     parser.add_argument("--build", nargs=2, help=argparse.SUPPRESS)  # internal: NAME DIR, build one bundle
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # internal: NAME DIR, screen it, print JSON

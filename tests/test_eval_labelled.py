@@ -21,7 +21,11 @@ from prescreen.report import Citation, Report  # noqa: E402
     (Citation(artifact_id="A1", page=5, quote="q"), {"source": "A2", "locator": "p. 5"}, False),
     (Citation(artifact_id="A3", paragraph=7, quote="q"), {"source": "A3", "locator": "para 7"}, True),
     (Citation(artifact_id="A4", start=250, end=262, quote="q"), {"source": "A4", "locator": "00:04:00-00:04:15"}, True),
-    (Citation(artifact_id="A4", start=400, end=410, quote="q"), {"source": "A4", "locator": "00:04:00-00:04:15"}, False),
+    (
+        Citation(artifact_id="A4", start=400, end=410, quote="q"),
+        {"source": "A4", "locator": "00:04:00-00:04:15"},
+        False,
+    ),
     (Citation(artifact_id="A1", page=1, quote="q"), {"source": "A1", "locator": "see binder"}, False),
 ])
 def test_a_citation_at_a_labelled_place(citation, place, hit):
