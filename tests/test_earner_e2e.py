@@ -1,7 +1,8 @@
 """End to end, as an earner uses it: the app (`python app.py`) in a subprocess, headless Chromium driven by Playwright.
 
 An earner signs in (they see their own work, never the queue), starts a submission for a small credential, writes
-Part 1 and Part 3 (a live word count), uploads a generated 5-page PDF as an artifact, points EO1.1 to a place
+Part 1 (a live word count) and uploads Part 3, adds a generated 5-page PDF as an artifact (and adds and removes
+another), points EO1.1 to a place
 picked in it and types `p. 7` for EO1.2; the self-check flags that pointer, the earner fixes it by ticking a page
 in the picker, the self-check passes, they download the .zip and submit. The lead sees the submission in the
 queue, pre-screened, and assigns two assessors; the assessor's views of it never show the earner's name or
@@ -93,7 +94,7 @@ class Earner(Person):
         self.sees("earner-selfcheck", "PRE-CHECK, NOT AN ASSESSMENT", timeout=SCREEN_TIMEOUT_MS)
 
 
-def builds_a_draft(erin: Earner, roster: Path) -> None:
+def builds_a_draft(erin: Earner, roster: Path, files: Path) -> None:
     erin.choose("earner-credential", "Tiny Mentoring Credential")
     erin.page.locator("#earner-start").click()
     erin.sees("earner-message", "Started draft #1")
@@ -105,13 +106,23 @@ def builds_a_draft(erin: Earner, roster: Path) -> None:
     erin.sees("earner-part-0-words", "5 of 40 words: 35 to go.")
     erin.fill("earner-part-0-text", OVERVIEW)
     erin.sees("earner-part-0-words", "of 40 words: enough.")
-    erin.fill("earner-part-1-text", REFLECTION)
+    (files / "reflection.md").write_text(REFLECTION, encoding="utf-8")
+    erin.upload("earner-part-1-file", files / "reflection.md")  # Part 3 uploaded as a file
     erin.page.locator("#earner-save").click()
     erin.sees("earner-message", "Draft saved.")
+    erin.sees("earner-part-1-words", "uploaded: reflection.md")
     erin.fill("earner-artifact-title", "Advisory roster")
     erin.upload("earner-artifact-file", roster)
     erin.page.locator("#earner-add-artifact").click()
     erin.sees("earner-message", "Added A1: roster.pdf.")
+    (files / "menu.md").write_text("Lunch menu for October.", encoding="utf-8")
+    erin.upload("earner-artifact-file", files / "menu.md")
+    erin.page.locator("#earner-add-artifact").click()
+    erin.sees("earner-message", "Added A2: menu.md.")
+    erin.choose("earner-remove-pick", "A2: menu")
+    erin.page.locator("#earner-remove-artifact").click()
+    erin.sees("earner-message", "Removed A2")
+    expect(erin.page.locator("#earner-artifacts")).not_to_contain_text("menu.md")
     erin.sees("earner-artifacts", "Advisory roster")
 
 
@@ -217,7 +228,7 @@ def test_an_earner_builds_checks_fixes_and_submits_and_assessors_never_see_who(a
     roster = make_pdf(tmp_path / "files" / "roster.pdf", PAGES)
     erin = Earner(browser, app_url, "erin", shots)
     erin.sign_in()
-    builds_a_draft(erin, roster)
+    builds_a_draft(erin, roster, roster.parent)
     points_to_evidence(erin)
     fixes_the_flagged_pointer(erin)
     code = downloads_and_submits(erin)
