@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from prescreen.audit import AuditFilter, build_audit
 from prescreen.cli import main
 from prescreen.pipeline import Screener
 from prescreen.review.accounts import Passwords, make_hasher
@@ -74,17 +75,37 @@ def test_cli_ingest_needs_a_lead(cli_db):
     assert result.exit_code == 2 and "no lead exists: pass --as LEAD" in result.output
 
 
-def test_cli_demo_populates_the_queue_once(cli_db):
+def test_cli_demo_lands_on_a_queue_with_work_in_every_state_and_gives_the_audit_data(cli_db):
     runner = CliRunner()
     result = runner.invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("assigned to ana, ben") == 2 and "S-2026-0101 · attempt 1" in result.output
+    assert "S-2026-0101 · attempt 1\tin_review" in result.output and "ana / ana-demo-pass" in result.output
     service = ReviewService.from_settings(Settings())
     assert service.authenticate("lead", "lead-demo-pass").role == "lead"
-    assert len(service.queue("lead")) == 5
-    assert len(service.queue(service.authenticate("ana", "ana-demo-pass").username)) == 2
-    assert service.authenticate("ben", "ben-demo-pass").role == "assessor"
+    queue = service.queue("lead")
+    by_state = {state: [i.submission for i in queue if i.status == state] for state in
+                ("awaiting_assignment", "in_review", "adjudication", "final", "incomplete", "returned")}
+    assert all(by_state.values()), by_state
+    results = {service.final_result("lead", n).result for n in by_state["final"]}
+    assert results == {"earned", "not_yet_earned"}
+    [in_review] = by_state["in_review"]
+    done = {a.username: a.submitted for a in service.lead_view("lead", in_review).assessors}
+    assert done == {"ana": False, "ben": True}
+    assert any(d.decision for d in service.open("ana", in_review).details), "ana is part way through it"
+    assert {i.submission for i in service.queue("ana")} >= {in_review, *by_state["adjudication"]}
     assert "loaded already" in runner.invoke(main, ["demo"]).output
+    audit_has_overrides_disagreements_and_a_resubmission(service)
+
+
+def audit_has_overrides_disagreements_and_a_resubmission(service: ReviewService) -> None:
+    audit = build_audit(service.sessions, AuditFilter())
+    tables = {t.name: t for t in audit.tables()}
+    assert {row[1] for row in tables["override_reasons"].rows} == {"evidenced", "weak"}
+    assert audit.flow.final >= 6 and audit.flow.earned and audit.flow.not_yet_earned and audit.flow.returned
+    [pair] = tables["assessor_pairs"].rows
+    assert pair[:2] == ["ana", "ben"] and 0 < pair[4] < 1, "the two assessors agree, but not on everything"
+    assert sum(row[2] for row in tables["adjudication"].rows) >= 4, "disputed details went to the lead"
+    assert [row[0] for row in tables["resubmissions"].rows] == [1, 2]
 
 
 def test_cli_db_upgrade(tmp_path):

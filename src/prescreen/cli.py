@@ -200,15 +200,6 @@ def schema() -> None:
 
 # ---------------------------------------------------------------- review workflow: accounts, ingest, demo, database
 
-DEMO_USERS = (
-    ("lead", "lead-demo-pass", "lead", "Demo lead"),
-    ("ana", "ana-demo-pass", "assessor", "Ana (demo assessor)"),
-    ("ben", "ben-demo-pass", "assessor", "Ben (demo assessor)"),
-)
-DEMO_BUNDLES = ("examples/*", "benchmarks/labelled/riverside-traps", "benchmarks/labelled/maple-ridge-injection",
-                "benchmarks/labelled/cedar-grove-el")  # the samples and three labelled bundles, not the whole corpus
-
-
 def _review():
     """The review service over the configured database, migrated to the latest schema."""
     from sqlalchemy.exc import OperationalError
@@ -300,45 +291,26 @@ def _submission_line(view) -> str:
 @click.option("--from", "root", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A prescreen checkout holding examples/ and benchmarks/labelled/ (default: this one).")
 def demo(root: Path | None) -> None:
-    """Load a demo: users lead, ana and ben, the sample bundles screened and queued, two of them assigned.
+    """Load a demo: users lead, ana and ben, and a queue with work in every state.
 
+    Five sample bundles are screened; a lead, ana and ben then assign, review, disagree, adjudicate and return
+    (review/demo.py), so the queue holds submissions awaiting assignment, in review, awaiting adjudication,
+    final (earned and not yet), incomplete and returned, and the audit has finished reviews to read.
     Passwords: lead-demo-pass, ana-demo-pass, ben-demo-pass. Running it again changes nothing.
     """
-    from prescreen.review.workflow import NotFound
+    from prescreen.review.demo import BUNDLES, USERS, load_demo, loaded
 
-    bundles = _demo_bundles(root or Path(__file__).resolve().parents[2])
+    root = root or Path(__file__).resolve().parents[2]
+    if missing := [b for b in BUNDLES if not (root / b / "submission.yaml").is_file()]:
+        fail(f"no demo bundle {missing[0]} under {root}: pass --from PATH to a prescreen checkout")
     service = _review()
-    try:
-        service.user("lead")
-        if service.queue("lead"):
-            click.echo("the demo is loaded already: nothing to do")
-            return
-    except NotFound:
-        pass
-    _demo_users(service)
-    views = [service.ingest("lead", bundle) for bundle in bundles]
-    for view in sorted(views, key=lambda v: v.incomplete)[:2]:
-        views[views.index(view)] = service.assign("lead", view.id, ["ana", "ben"])
-    for view in views:
-        click.echo(_submission_line(view))
-    click.echo("sign in as lead / lead-demo-pass, ana / ana-demo-pass or ben / ben-demo-pass")
-
-
-def _demo_bundles(root: Path) -> list[Path]:
-    bundles = sorted(p.parent for pattern in DEMO_BUNDLES for p in root.glob(f"{pattern}/submission.yaml"))
-    if not bundles:
-        fail(f"no demo bundles under {root}: pass --from PATH to a prescreen checkout")
-    return bundles
-
-
-def _demo_users(service) -> None:
-    from prescreen.review.workflow import NotFound
-
-    for username, password, role, display_name in DEMO_USERS:
-        try:
-            service.user(username)
-        except NotFound:
-            service.create_user(username, password, role, display_name, actor="demo")
+    if loaded(service):
+        click.echo("the demo is loaded already: nothing to do")
+        return
+    for item in load_demo(service, root):
+        click.echo(f"#{item.submission}\t{item.label}\t{item.status}\t{item.readiness}"
+                   + (f"\tassigned to {', '.join(item.assigned_to)}" if item.assigned_to else ""))
+    click.echo("sign in as " + ", ".join(f"{user} / {password}" for user, password, *_ in USERS))
 
 
 @main.group()
