@@ -7,11 +7,15 @@ every dropdown: a lead-only handler gives an assessor nothing, an assessor-only 
 no answer to an assessor holds the earner's name, e-mail or organization. Gradio's other routes (upload, the
 file route, monitoring, named API calls) are tried too, and signed out everything answers 401.
 
+The audit tab and the badge are then tried with real inputs: an assessor and an earner get nothing of them, a lead
+gets the audit (plots, tables, CSVs) and a badge that verifies with the issuer's key.
+
 Real components: the CLI ingests examples/lincoln-elementary with the real embedding model (about 30 s).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -31,6 +35,7 @@ BUNDLE = ROOT / "examples" / "lincoln-elementary"
 EARNER = yaml.safe_load((BUNDLE / "submission.yaml").read_text())["earner"]
 IDENTITY = [EARNER["name"], EARNER["email"], EARNER["organization"]]
 USERS = {"lead": "lead", "ana": "assessor", "ben": "assessor"}
+ISSUER = {"PRESCREEN_ISSUER_ID": "https://academy.example.org/issuer", "PRESCREEN_ISSUER_NAME": "Example Academy"}
 
 # every handler of the app, by name (Gradio's numeric suffix for a second use dropped): who it serves.
 # "lead" / "assessor" / "earner": a call by anyone else changes nothing; "both": anyone signed in may call it.
@@ -47,6 +52,8 @@ HANDLERS = {
     "earner_submit": "earner", "earner_download": "earner", "earner_next_attempt": "earner",
     "earner_reopen": "earner",
     "earner_tick": "both", "earner_count_words": "both",  # echo what they are given: no service, no data
+    "load_audit": "lead", "refresh": "lead", "issue": "lead",  # the audit tab: the audit, its CSVs, badges
+    "mark_gold": "lead", "assign_gold": "lead", "require_calibration": "lead",  # and the gold set
 }
 # Gradio routes besides the queue, and what each role gets (signed out: 401 from all of them)
 ROUTES = {  # path: (assessor, lead); an earner may upload their own work (tested below)
@@ -70,14 +77,16 @@ def password(user: str) -> str:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("api")
-    env = app_env(folder / "data")  # a module's fixture: the autouse one that isolates settings has not run
+    env = app_env(folder / "data", **ISSUER)  # a module's fixture: the autouse one that isolates settings has not run
     for user, role in USERS.items():
         done = run_cli(env, "users", "add", user, "--role", role, "--password-stdin", stdin=password(user) + "\n")
         assert done.returncode == 0, done.stderr
     done = run_cli(env, "ingest", str(BUNDLE), "--auto-assign")
     assert done.returncode == 0, done.stdout + done.stderr
+    keygen = run_cli(env, "badge", "keygen")
+    assert keygen.returncode == 0, keygen.stderr
     with running_app(env, folder / "app.log") as url:
-        yield {"url": url.rstrip("/"), "env": env}
+        yield {"url": url.rstrip("/"), "env": env, "public_key": json.loads(keygen.stdout)}
 
 
 @contextmanager
@@ -218,12 +227,23 @@ def test_no_handler_gives_an_assessor_lead_data_or_the_earner(app, config):
         assert term not in shown_to_ana, f"an assessor was shown {term!r}"
 
 
-def test_an_earner_gets_nothing_of_a_lead_or_an_assessor(app, config):
-    create = ("from prescreen.review.workflow import ReviewService; from prescreen.settings import Settings; "
-              "ReviewService.from_settings(Settings()).create_user('erin', 'erin-secret-pass', 'earner')")
-    done = subprocess.run([sys.executable, "-c", create], env=app["env"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+def in_the_app(app: dict, script: str) -> None:
+    """Python run against the app's database, with a ReviewService as `service`, as the CLI would."""
+    setup = ("from prescreen.review.workflow import ReviewService; from prescreen.settings import Settings; "
+             "service = ReviewService.from_settings(Settings())\n")
+    done = subprocess.run([sys.executable, "-c", setup + script], env=app["env"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
+
+
+def an_earner(app: dict) -> str:
+    in_the_app(app, "from prescreen.review.errors import NotFound\ntry:\n    service.user('erin')\n"
+                    "except NotFound:\n    service.create_user('erin', 'erin-secret-pass', 'earner')")
+    return "erin"
+
+
+def test_an_earner_gets_nothing_of_a_lead_or_an_assessor(app, config):
+    an_earner(app)
     with signed_in(app, "ana") as ana, signed_in(app, "erin") as erin:
         [submission] = submissions(ana, config)
         to_erin = answers(erin, config, submission)
@@ -249,3 +269,48 @@ def test_an_upload_is_never_served_back_and_is_gone_after_ingest(app, config):
     assert len(warnings) == 1 and "bad.zip" in warnings[0], messages
     assert str(Path(path).parent) not in warnings[0] and "/tmp" not in warnings[0]
     assert not Path(path).exists(), "Gradio's copy of the upload was deleted"
+
+
+# ---------------------------------------------------------------- the audit and the badge (last: it finishes the review)
+
+AUDIT_SIGNS = ("AI draft against final score", "data:text/csv", "vc+jwt", "Badge issued")  # none for others
+AUDIT_FILTERS = ["(all)", "(all)", "", "", False]  # credential, rubric version, ingested since, until, similarity
+
+
+def earned(app: dict, submission: int) -> None:
+    """ana and ben score every detail demonstrated (overriding the drafts that say otherwise) and submit."""
+    in_the_app(app, "from prescreen.review.demo import review\n"
+                    f"details = service.open('ana', {submission}).details\n"
+                    "for who in ('ana', 'ben'):\n"
+                    f"    review(service, who, {submission}, {{d.detail_id: 'demonstrated' for d in details}})\n"
+                    f"assert service.final_result('lead', {submission}).result == 'earned'")
+
+
+def audit_calls(client: httpx.Client, config: dict, submission: int) -> dict[str, list[dict]]:
+    """The audit opened, refreshed with every filter at (all), and a badge asked for the submission."""
+    inputs = {"load_audit": [], "refresh": AUDIT_FILTERS, "issue": [submission]}
+    return {name: call(client, by_name(config, name)["id"], data) for name, data in inputs.items()}
+
+
+def test_only_a_lead_runs_the_audit_or_issues_a_badge(app, config):
+    from prescreen.badges import verify
+
+    with signed_in(app, "ana") as ana:
+        [submission] = submissions(ana, config)
+    earned(app, submission)
+    for user in ("ana", an_earner(app)):
+        with signed_in(app, user) as client:
+            replies = audit_calls(client, config, submission)
+        assert [n for n, m in replies.items() if not changes_nothing(config, by_name(config, n), m)] == [], user
+        assert not any(sign in json.dumps(replies) for sign in AUDIT_SIGNS), f"{user} was shown audit data"
+    with signed_in(app, "lead") as lead:
+        replies = audit_calls(lead, config, submission)
+    assert all(messages[-1]["success"] for messages in replies.values()), replies
+    for name in ("load_audit", "refresh"):
+        shown = json.dumps(replies[name])
+        assert "AI draft against final score" in shown and "data:text/csv" in shown, name
+        assert "image/png" in shown, "the plots were drawn"
+    [token] = re.findall(r"data:application/vc\+jwt;base64,([A-Za-z0-9+/=]+)", json.dumps(replies["issue"]))
+    credential = verify(base64.b64decode(token).decode(), app["public_key"])
+    assert credential["issuer"]["id"] == ISSUER["PRESCREEN_ISSUER_ID"]
+    assert credential["credentialSubject"]["achievement"]["id"].endswith("/leading-an-equitable-learning-culture/2026.1")

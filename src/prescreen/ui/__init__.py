@@ -1,8 +1,8 @@
 """The review interface (Gradio): assembles the tabs, one module each, over a ReviewService.
 
-Queue (assessors and leads) · Review (assessors) · Lead (leads) · My work (earners: ui/earner.py). Which
-tabs a user sees follows their role; the service checks every action again, so hiding a tab is a convenience,
-not the protection.
+Queue (assessors and leads) · Review (assessors) · Lead (leads) · Audit (leads; computed when opened) · My work
+(earners: ui/earner.py). Which tabs a user sees follows their role; every action checks the role again, so
+hiding a tab is a convenience, not the protection.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 
 from prescreen.errors import PrescreenError
 from prescreen.review.workflow import ReviewService
-from prescreen.ui import earner, lead, queue, review, shortcuts
+from prescreen.ui import audit, earner, lead, queue, review, shortcuts
 from prescreen.ui.common import AUTH_MESSAGE, current_user, esc, make_auth, ui_errors
 from prescreen.ui.gate import RoleGate
 
@@ -78,6 +78,8 @@ def build_app(service: ReviewService) -> gr.Blocks:
                 r = review.build(service)
             with gr.Tab("Lead", id="lead", visible=False) as lead_page:
                 ld = lead.build(service)
+            with gr.Tab("Audit", id="audit", visible=False) as audit_page:  # leads only, filled when opened
+                au = audit.build(service)
             with gr.Tab("My work", id="earner", visible=False) as earner_page:
                 ea = earner.build(service)
 
@@ -86,7 +88,8 @@ def build_app(service: ReviewService) -> gr.Blocks:
             user = current_user(service, request)
             line = f"**prescreen** · signed in as **{esc(user.display_name or user.username)}** ({user.role})"
             earner_only = user.role == "earner"  # an earner sees their own work, never the queue
-            return (line, gr.Tab(visible=user.role == "assessor"), gr.Tab(visible=user.role == "lead"),
+            is_lead = user.role == "lead"
+            return (line, gr.Tab(visible=user.role == "assessor"), gr.Tab(visible=is_lead), gr.Tab(visible=is_lead),
                     gr.Tab(visible=not earner_only), gr.Tab(visible=earner_only),
                     gr.Tabs(selected="earner" if earner_only else "queue"))
 
@@ -99,7 +102,7 @@ def build_app(service: ReviewService) -> gr.Blocks:
                 return gr.Tabs(selected="lead"), gr.skip(), submission
             return gr.Tabs(selected="review"), submission, gr.skip()
 
-        (app.load(on_load, None, [whoami, review_page, lead_page, queue_page, earner_page, tabs])
+        (app.load(on_load, None, [whoami, review_page, lead_page, audit_page, queue_page, earner_page, tabs])
          .success(q.load, None, q.outputs).success(r.choices, None, r.picker).success(ld.load, None, ld.outputs)
          .success(ea.load, None, ea.outputs))
         targets = [tabs, r.picker, ld.picker]
@@ -108,6 +111,7 @@ def build_app(service: ReviewService) -> gr.Blocks:
             opened.success(r.show, [r.picker], r.outputs).success(ld.show, [ld.picker], ld.outputs)
         queue_page.select(q.load, None, q.outputs)
         review_page.select(r.choices, None, r.picker)
+        audit_page.select(au.load, None, au.outputs, api_name="load_audit")  # the audit's queries run only here
     hide_api(app)
     return app.queue(default_concurrency_limit=8)  # people work at once; the service is thread-safe
 
