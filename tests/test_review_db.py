@@ -165,8 +165,8 @@ def test_two_assessors_saving_at_the_same_moment_lose_nothing(kit):
     assert kit.count(Decision) == 2 * len(DETAILS) and kit.count(Score) == 2 * len(DETAILS)
     for actor in ("ana", "ben"):
         view = kit.service.open(actor, sub)
-        assert all(d.score == ("not_yet", f"{actor} round 2") for d in view.details)
-        assert all(d.decision[2] == f"{actor} 2" for d in view.details)
+        assert all(d.score is not None and d.score.feedback == f"{actor} round 2" for d in view.details)
+        assert all(d.decision is not None and d.decision.reason == f"{actor} 2" for d in view.details)
 
 
 def test_the_same_detail_saved_twice_at_once_is_one_row(kit):

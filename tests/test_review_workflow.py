@@ -10,10 +10,12 @@ import pytest
 from prescreen.review.db import Decision, FinalResult, Finding, Score, ScreeningRun, Submission
 from prescreen.review.workflow import (
     AuthError,
+    DecisionView,
     InvalidInput,
     InvalidTransition,
     NotAllowed,
     NotFound,
+    ScoreView,
     around,
     identity_terms,
     precheck,
@@ -174,7 +176,8 @@ def test_decide_confirm_and_override_rules(kit):
     kit.service.decide("ana", sub, "EO1.2", "confirm")
     view = kit.service.decide("ana", sub, "EO1.2", "override", "missing", "Only a plan, nothing done yet.")
     detail = next(d for d in view.details if d.detail_id == "EO1.2")
-    assert detail.decision == ("override", "missing", "Only a plan, nothing done yet.")
+    assert detail.decision == DecisionView(action="override", new_status="missing",
+                                          reason="Only a plan, nothing done yet.")
 
 
 def test_score_not_yet_needs_feedback(kit):
@@ -183,7 +186,8 @@ def test_score_not_yet_needs_feedback(kit):
         kit.service.score("ana", sub, "EO1.1", "not_yet")
     kit.service.score("ana", sub, "EO1.1", "demonstrated")
     view = kit.service.score("ana", sub, "EO1.1", "not_yet", "Show the staff vote.")
-    assert next(d for d in view.details if d.detail_id == "EO1.1").score == ("not_yet", "Show the staff vote.")
+    scored = next(d for d in view.details if d.detail_id == "EO1.1").score
+    assert scored == ScoreView(score="not_yet", feedback="Show the staff vote.")
 
 
 def test_submit_needs_every_detail_and_a_consistent_recommendation(kit):
@@ -225,7 +229,8 @@ def test_agreed_not_yet_joins_both_assessors_feedback(kit):
     kit.complete("ben", sub, {"EO1.2": "not_yet"})
     final = kit.service.final_result("lead", sub)
     assert final.result == "not_yet_earned"
-    assert final.per_detail["EO1.2"] == ("not_yet", "ana: feedback on EO1.2\n\nben: feedback on EO1.2")
+    assert final.per_detail["EO1.2"] == ScoreView(score="not_yet",
+                                                  feedback="ana: feedback on EO1.2\n\nben: feedback on EO1.2")
 
 
 def test_disagreement_goes_to_the_lead_who_settles_it(kit):
@@ -235,19 +240,22 @@ def test_disagreement_goes_to_the_lead_who_settles_it(kit):
     kit.complete("ben", sub, {"EO2.1": "not_yet"})
     view = kit.service.lead_view("lead", sub)
     assert (view.status, view.disputed, view.submitted) == ("adjudication", ["EO1.2", "EO2.1"], True)
-    assert view.assessor_scores["ana"]["EO1.2"][0] == "not_yet"
-    assert view.assessor_scores["ben"]["EO1.2"][0] == "demonstrated"
+    assert view.assessor_scores["ana"]["EO1.2"].score == "not_yet"
+    assert view.assessor_scores["ben"]["EO1.2"].score == "demonstrated"
+    assert view.assessor_decisions["ana"]["EO1.2"] == DecisionView(action="confirm")
     assert view.earner.name == EARNER["name"]  # the lead sees who it is
     with pytest.raises(InvalidInput, match="EO1.1 is not disputed: the disputed details are EO1.2, EO2.1"):
         kit.service.adjudicate("lead", sub, "EO1.1", "demonstrated", "")
     assert kit.service.adjudicate("lead", sub, "EO1.2", "demonstrated", "").state == "adjudication"
-    assert kit.service.lead_view("lead", sub).adjudications == {"EO1.2": ("demonstrated", "")}
+    assert kit.service.lead_view("lead", sub).adjudications == {"EO1.2": ScoreView(score="demonstrated")}
     assert kit.service.adjudicate("lead", sub, "EO2.1", "not_yet", "Show a crew at work.").state == "final"
     view = kit.service.lead_view("lead", sub)
     assert view.status == "final" and view.final.source == "adjudication" and view.final.decided_by == "lead"
     assert view.final.result == "not_yet_earned"
-    assert view.final.per_detail == {"EO1.1": ("demonstrated", "ana: feedback on EO1.1\n\nben: feedback on EO1.1"),
-                                     "EO1.2": ("demonstrated", ""), "EO2.1": ("not_yet", "Show a crew at work.")}
+    joined = "ana: feedback on EO1.1\n\nben: feedback on EO1.1"
+    assert view.final.per_detail == {"EO1.1": ScoreView(score="demonstrated", feedback=joined),
+                                     "EO1.2": ScoreView(score="demonstrated"),
+                                     "EO2.1": ScoreView(score="not_yet", feedback="Show a crew at work.")}
     with pytest.raises(InvalidTransition, match="final: adjudicate is allowed only when it is adjudication; "
                                                 "allowed now: nothing"):
         kit.service.adjudicate("lead", sub, "EO2.1", "demonstrated", "")
@@ -391,6 +399,10 @@ def test_the_review_view_says_who_drafted_each_finding(kit):
 # ---------------------------------------------------------------- a detail saved at once; bulk confirm
 
 
+CONFIRMED = DecisionView(action="confirm")
+OVERRIDDEN = DecisionView(action="override", new_status="missing", reason="Only a plan.")
+
+
 def _stored(kit, sub: int, actor: str, detail: str) -> tuple:
     detail_view = next(d for d in kit.service.open(actor, sub).details if d.detail_id == detail)
     return detail_view.decision, detail_view.score
@@ -417,10 +429,10 @@ def test_save_detail_writes_decision_and_score_together(kit):
     view = kit.service.save_detail("ana", sub, "EO1.2", action="override", new_status="missing",
                                    reason=" Only a plan. ", score="not_yet", feedback="Show it done.")
     detail = next(d for d in view.details if d.detail_id == "EO1.2")
-    assert (detail.decision, detail.score) == (("override", "missing", "Only a plan."), ("not_yet", "Show it done."))
+    assert (detail.decision, detail.score) == (OVERRIDDEN, ScoreView(score="not_yet", feedback="Show it done."))
     kit.service.save_detail("ana", sub, "EO1.2", action="confirm", reason="left over from the override",
                             score="demonstrated")
-    assert _stored(kit, sub, "ana", "EO1.2") == (("confirm", None, ""), ("demonstrated", ""))
+    assert _stored(kit, sub, "ana", "EO1.2") == (CONFIRMED, ScoreView(score="demonstrated"))
     assert [e.action for e in kit.service.audit("lead", sub) if e.detail == "EO1.2"] == ["decide", "score"] * 2
     with pytest.raises(NotAllowed, match="not assigned to cy"):
         kit.service.save_detail("cy", sub, "EO1.2", action="confirm", score="demonstrated")
@@ -430,7 +442,7 @@ def test_a_confirmation_keeps_no_override_reason(kit):
     sub = kit.in_review()
     kit.service.decide("ana", sub, "EO1.2", "override", "missing", "Only a plan.")
     kit.service.decide("ana", sub, "EO1.2", "confirm", reason="Only a plan.")
-    assert _stored(kit, sub, "ana", "EO1.2")[0] == ("confirm", None, "")
+    assert _stored(kit, sub, "ana", "EO1.2")[0] == CONFIRMED
 
 
 def test_bulk_confirm_records_each_detail_and_keeps_overrides(kit):
@@ -442,8 +454,7 @@ def test_bulk_confirm_records_each_detail_and_keeps_overrides(kit):
     with pytest.raises(InvalidInput, match="choose the details"):
         kit.service.bulk_confirm("ana", sub, [])
     view = kit.service.bulk_confirm("ana", sub, ["EO1.1", "EO1.2", "EO2.1", "EO1.1"])
-    assert [d.decision for d in view.details] == [("confirm", None, ""), ("override", "missing", "Only a plan."),
-                                                  ("confirm", None, "")]
+    assert [d.decision for d in view.details] == [CONFIRMED, OVERRIDDEN, CONFIRMED]
     assert kit.count(Decision) == 3
     confirmed = [(e.detail, e.note) for e in kit.service.audit("lead", sub) if e.action == "decide"]
     assert confirmed == [("EO1.2", "override -> missing"), ("EO1.1", "confirm"), ("EO2.1", "confirm")]
@@ -535,7 +546,7 @@ def test_assessors_see_the_final_result_once_final_blind_to_names(kit):
     for assessor in ("ana", "ben"):
         final = kit.service.final_result(assessor, sub)
         assert (final.result, final.source, final.decided_by) == ("not_yet_earned", "adjudication", "the program lead")
-        assert final.per_detail["EO1.2"][0] == "not_yet" and "Show the data" in final.per_detail["EO1.2"][1]
+        assert final.per_detail["EO1.2"].score == "not_yet" and "Show the data" in final.per_detail["EO1.2"].feedback
         text = final.model_dump_json() + kit.service.open(assessor, sub).model_dump_json()
         assert_blind(text)
         assert "ana" not in text.split('"') and "ben" not in text.split('"')  # no username as a value
@@ -589,5 +600,6 @@ def test_rules_say_which_actions_and_choices_exist():
     assert allowed_now("in_review") == ["decide", "score", "submit"]
     assert allowed_now("final") == []
     assert override_choices("weak") == ["evidenced", "missing"]
-    assert recommendation_of({"EO1.1": ("demonstrated", ""), "EO1.2": ("demonstrated", "")}) == "earned"
-    assert recommendation_of({"EO1.1": ("demonstrated", ""), "EO1.2": ("not_yet", "Show it.")}) == "not_yet"
+    demonstrated, not_yet = ScoreView(score="demonstrated"), ScoreView(score="not_yet", feedback="Show it.")
+    assert recommendation_of({"EO1.1": demonstrated, "EO1.2": demonstrated}) == "earned"
+    assert recommendation_of({"EO1.1": demonstrated, "EO1.2": not_yet}) == "not_yet"

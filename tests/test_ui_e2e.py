@@ -305,7 +305,7 @@ def test_two_blind_assessors_and_a_lead_reach_a_final_result(app_url, browser, t
     [item] = service.queue("lead")
     final = service.final_result("lead", item.submission)
     assert final is not None and final.result == "earned" and final.source == "adjudication"
-    assert final.per_detail[DISPUTED][0] == "demonstrated"
+    assert final.per_detail[DISPUTED].score == "demonstrated"
     assert len(service.audit("lead", item.submission)) > 0
 
     identity = [earner["name"], earner["name"].split()[-1], earner["email"]]

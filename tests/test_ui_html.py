@@ -12,11 +12,13 @@ from prescreen.review.workflow import (
     AssessorView,
     AssessorWork,
     CitationView,
+    DecisionView,
     DetailView,
     FinalResultView,
     InvalidTransition,
     LeadView,
     QueueItem,
+    ScoreView,
     SelfAnalysisView,
 )
 from prescreen.ui import build_app, lead, queue, review, review_form, review_html, shortcuts
@@ -33,8 +35,9 @@ def hostile_view(**fields) -> AssessorView:
         citations=[CitationView(artifact_id="A1", title=f"Title {IMG}", where="p. 2", quote=f"quoted {HOSTILE}",
                                 context_before=f"before {IMG} ", context_after=" after & more")],
         self_analysis=[SelfAnalysisView(artifact_id="A1", locator=f"p. {IMG}", explanation=f"I did {HOSTILE}")],
-        issues=[f"issue {HOSTILE}"], decision=("override", "missing", f"reason {HOSTILE}"),
-        score=("not_yet", f"feedback {HOSTILE}"),
+        issues=[f"issue {HOSTILE}"],
+        decision=DecisionView(action="override", new_status="missing", reason=f"reason {HOSTILE}"),
+        score=ScoreView(score="not_yet", feedback=f"feedback {HOSTILE}"),
     )
     return AssessorView(submission=1, label=f"S-1 {HOSTILE}", credential="c", rubric_title=f"R {IMG}", attempt=1,
                         status="in_review", submitted=False, details=[detail], flags=[f"flag {HOSTILE}"], **fields)
@@ -65,8 +68,10 @@ def test_every_earner_text_of_the_review_tab_is_escaped():
 def test_the_lead_tab_and_the_queue_escape_too():
     view = LeadView(**hostile_view().model_dump(exclude={"submitted"}), submitted=True,
                     incomplete_reasons=[f"reason {HOSTILE}"], disputed=["EO1.1"],
-                    assessor_scores={"ana": {"EO1.1": ("demonstrated", HOSTILE)}, "ben": {"EO1.1": ("not_yet", IMG)}},
-                    final=FinalResultView(result="earned", per_detail={"EO1.1": ("demonstrated", HOSTILE)},
+                    assessor_scores={"ana": {"EO1.1": ScoreView(score="demonstrated", feedback=HOSTILE)},
+                                     "ben": {"EO1.1": ScoreView(score="not_yet", feedback=IMG)}},
+                    final=FinalResultView(result="earned",
+                                          per_detail={"EO1.1": ScoreView(score="demonstrated", feedback=HOSTILE)},
                                           decided_by="lead", decided_at=datetime.now(UTC), source="adjudication"))
     for html in (lead.summary_html(view), lead.scores_html(view), review_html.final_html(view.final)):
         assert_inert(html)
@@ -161,7 +166,8 @@ def test_a_decision_and_a_score_are_saved_in_one_call_and_alone_as_a_draft():
 
 def test_choices_on_screen_are_unsaved_only_when_they_differ_from_what_is_stored():
     detail = hostile_view().details[0]  # stored: override -> missing with a reason; not_yet with feedback
-    reason, feedback = detail.decision[2], detail.score[1]
+    assert detail.decision is not None and detail.score is not None
+    reason, feedback = detail.decision.reason, detail.score.feedback
     same = review_form.Choices.of("override", "missing", reason, "not_yet", feedback)
     assert not review_form.unsaved(detail, same)
     assert not review_form.unsaved(detail, review_form.Choices.of(None, None, "", None, ""))

@@ -28,8 +28,8 @@ from prescreen.review.db import (
     aware,
 )
 from prescreen.review.errors import InvalidInput, InvalidTransition
-from prescreen.review.rules import different_earners, label
-from prescreen.review.views import AssessorStatus, DecisionTuple, FinalResultView, ScoreTuple
+from prescreen.review.rules import DecisionView, ScoreView, different_earners, label
+from prescreen.review.views import AssessorStatus, FinalResultView
 
 AUDIT_ACTOR_CHARS = 64  # the column's size
 AUDIT_NOTE_CHARS = 4000  # a return reason or a comment: enough to read, never megabytes
@@ -58,21 +58,31 @@ def assignments(s: Session, sub: Submission) -> list[Assignment]:
     return list(s.scalars(select(Assignment).where(Assignment.submission_id == sub.id).order_by(Assignment.id)))
 
 
-def decisions(s: Session, assignment: Assignment) -> dict[str, DecisionTuple]:
+def decisions(s: Session, assignment: Assignment) -> dict[str, DecisionView]:
     rows = s.execute(select(Decision.detail_id, Decision.action, Decision.new_status, Decision.reason)
                      .where(Decision.assignment_id == assignment.id))
-    return {detail: (action, status, reason) for detail, action, status, reason in rows}
+    return {detail: DecisionView(action=action, new_status=status, reason=reason)
+            for detail, action, status, reason in rows}
 
 
-def scores(s: Session, assignment: Assignment) -> dict[str, ScoreTuple]:
+def scores(s: Session, assignment: Assignment) -> dict[str, ScoreView]:
     rows = s.execute(select(Score.detail_id, Score.score, Score.feedback).where(Score.assignment_id == assignment.id))
-    return {detail: (score, feedback) for detail, score, feedback in rows}
+    return {detail: ScoreView(score=score, feedback=feedback) for detail, score, feedback in rows}
 
 
-def adjudications(s: Session, sub: Submission) -> dict[str, ScoreTuple]:
+def adjudications(s: Session, sub: Submission) -> dict[str, ScoreView]:
     rows = s.execute(select(Adjudication.detail_id, Adjudication.score, Adjudication.feedback)
                      .where(Adjudication.submission_id == sub.id))
-    return {detail: (score, feedback) for detail, score, feedback in rows}
+    return {detail: ScoreView(score=score, feedback=feedback) for detail, score, feedback in rows}
+
+
+def per_detail_json(per_detail: dict[str, ScoreView]) -> str:
+    """A final result's scores as stored: {detail_id: [score, feedback]} (badges and the audit read it so)."""
+    return json.dumps({d: [v.score, v.feedback] for d, v in per_detail.items()})
+
+
+def per_detail_of(stored: str) -> dict[str, ScoreView]:
+    return {d: ScoreView(score=score, feedback=feedback) for d, (score, feedback) in json.loads(stored).items()}
 
 
 def final_view(s: Session, sub: Submission) -> FinalResultView | None:
@@ -80,7 +90,7 @@ def final_view(s: Session, sub: Submission) -> FinalResultView | None:
     if final is None:
         return None
     return FinalResultView(
-        result=final.result, per_detail={d: tuple(v) for d, v in json.loads(final.per_detail_json).items()},
+        result=final.result, per_detail=per_detail_of(final.per_detail_json),
         decided_by=final.decided_by, decided_at=aware(final.decided_at), source=final.source,
     )
 

@@ -6,6 +6,7 @@ final result as an assessor reads it. Permissions are the service's; this only a
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,17 +15,15 @@ from sqlalchemy.orm import Session
 from prescreen.review import queries as q
 from prescreen.review.blind import Mask, Snapshot, Snapshots, unmasked
 from prescreen.review.db import Assignment, ScreeningRun, Submission, aware, utcnow
-from prescreen.review.rules import BLIND_DECIDED_BY, compare, label
+from prescreen.review.rules import BLIND_DECIDED_BY, DecisionView, ScoreView, compare, label
 from prescreen.review.views import (
     ArtifactView,
     AssessorView,
-    DecisionTuple,
     FinalResultView,
     LeadView,
     PreviousAttempt,
     PreviousDetail,
     QueueItem,
-    ScoreTuple,
     SubmissionView,
     adjudication_items,
     detail_view,
@@ -77,11 +76,11 @@ class Reader:
         if final is None:
             return None
         mask = self.snapshots.latest(s, sub).mask
-        per_detail = {d: (score, mask(feedback)) for d, (score, feedback) in final.per_detail.items()}
+        per_detail = {d: v.model_copy(update={"feedback": mask(v.feedback)}) for d, v in final.per_detail.items()}
         return final.model_copy(update={"per_detail": per_detail, "decided_by": BLIND_DECIDED_BY[final.source]})
 
     def _view_fields(self, s: Session, sub: Submission, snap: Snapshot, mask: Mask,
-                     decisions: dict[str, DecisionTuple], scores: dict[str, ScoreTuple]) -> dict[str, Any]:
+                     decisions: dict[str, DecisionView], scores: dict[str, ScoreView]) -> dict[str, Any]:
         return dict(
             submission=sub.id, label=label(sub), credential=sub.credential, attempt=sub.attempt, status=sub.state,
             rubric_title=snap.rubric.title if snap.rubric else snap.report.rubric_title,
@@ -101,8 +100,8 @@ class Reader:
         per_detail = final.per_detail if final else {}
         return PreviousAttempt(
             submission=previous.id, attempt=previous.attempt, result=final.result if final else None,
-            not_yet=[PreviousDetail(detail_id=d, feedback=mask(feedback))
-                     for d, (score, feedback) in per_detail.items() if score == "not_yet"],
+            not_yet=[PreviousDetail(detail_id=d, feedback=mask(v.feedback))
+                     for d, v in per_detail.items() if v.score == "not_yet"],
             previous_drafted_status=before,
             drafted_status_changed={f.detail_id: before[f.detail_id] != f.status
                                     for f in snap.report.details if f.detail_id in before},
@@ -110,12 +109,13 @@ class Reader:
 
     # ------------------------------------------------------------ the queue's items
 
-    def assessor_item(self, s: Session, sub: Submission, assignment: Assignment) -> QueueItem:
+    def assessor_item(self, s: Session, sub: Submission, assignment: Assignment,
+                      now: datetime | None = None) -> QueueItem:
         snap = self.snapshots.latest(s, sub)
         reasons = [snap.mask(r) for r in json.loads(sub.incomplete_reasons)]
-        return queue_item(sub, reasons, my_progress=q.progress(s, assignment, len(snap.detail_ids)))
+        return queue_item(sub, reasons, now, my_progress=q.progress(s, assignment, len(snap.detail_ids)))
 
-    def lead_item(self, s: Session, sub: Submission) -> QueueItem:
+    def lead_item(self, s: Session, sub: Submission, now: datetime | None = None) -> QueueItem:
         assignments = q.assignments(s, sub)
         final = q.final_view(s, sub)
         if final:
@@ -125,11 +125,12 @@ class Reader:
             progress = "; ".join(f"{a.assessor.username}: {q.progress(s, a, n)}" for a in assignments)
         else:
             progress = sub.state.replace("_", " ")
-        return queue_item(sub, json.loads(sub.incomplete_reasons), my_progress=progress,
+        return queue_item(sub, json.loads(sub.incomplete_reasons), now, my_progress=progress,
                           assigned_to=[a.assessor.username for a in assignments])
 
 
-def queue_item(sub: Submission, reasons: list[str], **fields: Any) -> QueueItem:
-    age = (utcnow() - aware(sub.created_at)).total_seconds() / 86400
+def queue_item(sub: Submission, reasons: list[str], now: datetime | None = None, **fields: Any) -> QueueItem:
+    """`now`: one instant for a whole list, so ages order the items as their creation does."""
+    age = ((now or utcnow()) - aware(sub.created_at)).total_seconds() / 86400
     return QueueItem(submission=sub.id, label=label(sub), credential=sub.credential, readiness=sub.readiness,
                      incomplete=bool(reasons), incomplete_reasons=reasons, status=sub.state, age_days=age, **fields)

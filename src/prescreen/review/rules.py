@@ -1,16 +1,21 @@
 """The workflow's rules in one place, as pure functions: states and the actions each allows, what a decision,
 a score, a submit and a recommendation must satisfy, agreement and the result, the ingest pre-check.
 
-The service enforces them and the UI reads its choices from them (ALLOWED_FROM, DRAFT_STATUSES, SCORES,
-result_of); neither keeps its own copy.
+The service enforces them and the UI reads its choices from them (allowed_now, override_choices, SCORES,
+recommendation_of); neither keeps its own copy. Domain values are named: Literal aliases for a submission's
+`State`, a finding's drafted `DraftStatus`, an `Action`, a `ScoreValue`; DecisionView and ScoreView instead of
+tuples. "state" is always a submission's place in the workflow, "status" a finding's drafted status.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+
+from pydantic import BaseModel, Field
 
 from prescreen.models import Earner, Manifest
 from prescreen.report import Report
@@ -24,6 +29,23 @@ DecisionAction = Literal["confirm", "override"]
 Result = Literal["earned", "not_yet_earned"]
 Recommendation = Literal["earned", "not_yet"]
 ResultSource = Literal["agreement", "adjudication"]
+#: what is done to a submission, each allowed in some states (ALLOWED_FROM)
+Action = Literal["assign", "return_to_earner", "ingest_again", "decide", "score", "submit", "adjudicate"]
+
+
+class DecisionView(BaseModel):
+    """An assessor's decision on a drafted finding: confirmed, or overridden to a new status for a reason."""
+
+    action: DecisionAction
+    new_status: DraftStatus | None = Field(None, description="The status an override gives; None for confirm.")
+    reason: str = Field("", description="Why the finding was overridden; empty for confirm.")
+
+
+class ScoreView(BaseModel):
+    """A score of one detail with its feedback for the earner."""
+
+    score: ScoreValue
+    feedback: str = ""
 
 MAX_ATTEMPTS = 3
 DRAFT_STATUSES: tuple[DraftStatus, ...] = ("evidenced", "weak", "missing")
@@ -34,7 +56,7 @@ INCOMPLETE_PROBLEMS = frozenset({"missing_file", "unreadable", "no_text", "unsup
 READINESS_ORDER = {"ready": 0, "not_ready": 1, "unscreenable": 2}
 
 #: action -> the states it is allowed in. Everything else is an InvalidTransition.
-ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+ALLOWED_FROM: dict[Action, tuple[State, ...]] = {
     "assign": ("incomplete", "awaiting_assignment"),
     "return_to_earner": ("incomplete",),
     "ingest_again": ("incomplete", "awaiting_assignment", "returned"),
@@ -52,7 +74,7 @@ def label(sub: Submission) -> str:
     return f"{sub.code} · attempt {sub.attempt}"
 
 
-def allowed_now(state: str) -> list[str]:
+def allowed_now(state: str) -> list[Action]:
     """The actions a submission in `state` allows (the UI shows only these)."""
     return [action for action, states in ALLOWED_FROM.items() if state in states]
 
@@ -62,12 +84,12 @@ def override_choices(drafted: str) -> list[DraftStatus]:
     return [status for status in DRAFT_STATUSES if status != drafted]
 
 
-def recommendation_of(scores: dict[str, tuple[str, str]]) -> Recommendation:
+def recommendation_of(scores: Mapping[str, ScoreView]) -> Recommendation:
     """The only recommendation the scores allow: earned when every detail is demonstrated."""
-    return "earned" if all(score == "demonstrated" for score, _ in scores.values()) else "not_yet"
+    return "earned" if all(v.score == "demonstrated" for v in scores.values()) else "not_yet"
 
 
-def require_state(sub: Submission, action: str) -> None:
+def require_state(sub: Submission, action: Action) -> None:
     """InvalidTransition, saying what is allowed, unless `action` is allowed in the submission's state."""
     allowed = ALLOWED_FROM[action]
     if sub.state in allowed:
@@ -93,21 +115,22 @@ def precheck(report: Report) -> list[str]:
     return reasons
 
 
-def compare(first: dict[str, tuple[str, str]], second: dict[str, tuple[str, str]]):
-    """(agreed {detail: (score, joint feedback)}, disputed [detail]) of two assessors' scores."""
+def compare(first: Mapping[str, ScoreView], second: Mapping[str, ScoreView]) -> tuple[dict[str, ScoreView], list[str]]:
+    """(agreed {detail: score with both feedbacks joined}, disputed [detail]) of two assessors' scores."""
     agreed, disputed = {}, []
-    for detail, (score, feedback) in first.items():
-        other, other_feedback = second[detail]
-        if score == other:
-            agreed[detail] = (score, "\n\n".join(dict.fromkeys(f for f in (feedback, other_feedback) if f.strip())))
+    for detail, mine in first.items():
+        other = second[detail]
+        if mine.score == other.score:
+            feedback = "\n\n".join(dict.fromkeys(f for f in (mine.feedback, other.feedback) if f.strip()))
+            agreed[detail] = ScoreView(score=mine.score, feedback=feedback)
         else:
             disputed.append(detail)
     return agreed, disputed
 
 
-def result_of(per_detail: dict[str, tuple[str, str]]) -> str:
+def result_of(per_detail: Mapping[str, ScoreView]) -> Result:
     """Earned only when every detail is demonstrated."""
-    return "earned" if all(score == "demonstrated" for score, _ in per_detail.values()) else "not_yet_earned"
+    return "earned" if all(v.score == "demonstrated" for v in per_detail.values()) else "not_yet_earned"
 
 
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.~])(?:[A-Za-z]:)?[\\/][^\s'\"():,;]*")
@@ -179,7 +202,7 @@ def check_complete(detail_ids: list[str], decisions: dict, scores: dict) -> None
         raise InvalidTransition(f"cannot submit yet: every detail needs a decision and a score ({'; '.join(missing)})")
 
 
-def check_recommendation(recommendation: str, scores: dict[str, tuple[str, str]]) -> None:
+def check_recommendation(recommendation: str, scores: Mapping[str, ScoreView]) -> None:
     if recommendation not in ("earned", "not_yet"):
         raise InvalidInput(f"unknown recommendation {recommendation!r}: use earned or not_yet")
     if recommendation != recommendation_of(scores):

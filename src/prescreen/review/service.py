@@ -44,6 +44,8 @@ from prescreen.review.reading import Reader
 from prescreen.review.rules import (
     MAX_ATTEMPTS,
     READINESS_ORDER,
+    Action,
+    ScoreView,
     check_complete,
     check_decision,
     check_recommendation,
@@ -384,7 +386,7 @@ class ReviewService:
             self._settle(s, sub, actor)
             return self.reader.assessor_view(s, sub, assignment)
 
-    def _editable(self, s: Session, actor: str, submission: int, action: str) -> tuple[Submission, Assignment]:
+    def _editable(self, s: Session, actor: str, submission: int, action: Action) -> tuple[Submission, Assignment]:
         """The submission (row locked) and the actor's assignment, if they may still change it."""
         user = self._actor(s, actor, "assessor", f"{action} details")
         sub = self._submission(s, submission, lock=True)
@@ -407,9 +409,10 @@ class ReviewService:
             names = ", ".join(a.assessor.username for a in assignments)
             self._finalize(s, sub, agreed, "agreement", names, actor)
 
-    def _finalize(self, s, sub: Submission, per_detail: dict, source: str, decided_by: str, actor: str) -> None:
+    def _finalize(self, s, sub: Submission, per_detail: dict[str, ScoreView], source: str, decided_by: str,
+                  actor: str) -> None:
         result = result_of(per_detail)
-        s.add(FinalResult(submission_id=sub.id, result=result, per_detail_json=json.dumps(per_detail),
+        s.add(FinalResult(submission_id=sub.id, result=result, per_detail_json=q.per_detail_json(per_detail),
                           source=source, decided_by=decided_by))
         sub.state, sub.updated_at = "final", utcnow()
         q.audit(s, actor, "finalize", sub.id, note=f"{result} ({source})")
@@ -469,13 +472,13 @@ class ReviewService:
     def queue(self, actor: str) -> list[QueueItem]:
         """Assessor: own assignments; lead: all. Incomplete first, then ready, not ready, unscreenable; oldest first."""
         with self._tx() as s:
-            user = self._actor(s, actor)
+            user, now = self._actor(s, actor), utcnow()
             if user.role == "lead":
-                items = [self.reader.lead_item(s, sub) for sub in s.scalars(select(Submission))]
+                items = [self.reader.lead_item(s, sub, now) for sub in s.scalars(select(Submission))]
             else:
                 rows = s.execute(select(Assignment, Submission).join(Submission)
                                  .where(Assignment.assessor_id == user.id)).all()
-                items = [self.reader.assessor_item(s, sub, a) for a, sub in rows]
+                items = [self.reader.assessor_item(s, sub, a, now) for a, sub in rows]
         return sorted(items, key=lambda i: (not i.incomplete, READINESS_ORDER.get(i.readiness, 3), -i.age_days))
 
 

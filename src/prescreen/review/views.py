@@ -16,12 +16,23 @@ from prescreen.report import Citation, DetailFinding, Readiness, Report
 from prescreen.review import accounts
 from prescreen.review.blind import Mask, Snapshot
 from prescreen.review.db import User
-from prescreen.review.rules import DecisionAction, DraftStatus, Recommendation, Result, ResultSource, ScoreValue, State
+from prescreen.review.rules import (
+    DecisionAction,
+    DecisionView,
+    DraftStatus,
+    Recommendation,
+    Result,
+    ResultSource,
+    ScoreValue,
+    ScoreView,
+    State,
+)
 from prescreen.verify import clean_quote, region_text
 
 CONTEXT_CHARS = 300
-DecisionTuple = tuple[str, str | None, str]  # (action, new_status, reason), as the UI reads it
-ScoreTuple = tuple[str, str]  # (score, feedback)
+# the names code written before DecisionView and ScoreView still imports
+DecisionTuple = DecisionView
+ScoreTuple = ScoreView
 
 
 # ---------------------------------------------------------------- view models
@@ -90,8 +101,8 @@ class DetailView(BaseModel):
     citations: list[CitationView]
     self_analysis: list[SelfAnalysisView]
     issues: list[str]
-    decision: tuple[str, str | None, str] | None = Field(None, description="(action, new_status, reason): yours.")
-    score: tuple[str, str] | None = Field(None, description="(score, feedback): yours.")
+    decision: DecisionView | None = Field(None, description="Yours: confirmed or overridden.")
+    score: ScoreView | None = Field(None, description="Yours, with your feedback.")
     drafted_by: str = Field("extractive", description="Who drafted the finding: `llm:<model>` or `extractive`.")
     fallback_reason: str | None = Field(None, description="Why the extractive drafter stood in for the LLM.")
 
@@ -121,7 +132,7 @@ class PreviousAttempt(BaseModel):
 
 class FinalResultView(BaseModel):
     result: Result
-    per_detail: dict[str, tuple[str, str]] = Field(description="detail -> (score, feedback for the earner)")
+    per_detail: dict[str, ScoreView] = Field(description="detail -> its score and the feedback for the earner")
     decided_by: str
     decided_at: datetime
     source: ResultSource
@@ -187,10 +198,11 @@ class LeadView(AssessorView):
     incomplete_reasons: list[str] = Field(default_factory=list)
     returned_reason: str | None = None
     assessors: list[AssessorStatus] = Field(default_factory=list)
-    assessor_scores: dict[str, dict[str, tuple[str, str]]] = Field(default_factory=dict)
-    assessor_decisions: dict[str, dict[str, tuple[str, str | None, str]]] = Field(default_factory=dict)
+    assessor_scores: dict[str, dict[str, ScoreView]] = Field(default_factory=dict, description="assessor -> detail")
+    assessor_decisions: dict[str, dict[str, DecisionView]] = Field(default_factory=dict,
+                                                                   description="assessor -> detail")
     disputed: list[str] = Field(default_factory=list)
-    adjudications: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    adjudications: dict[str, ScoreView] = Field(default_factory=dict, description="detail -> the lead's score")
     adjudication: list[AdjudicationItem] = Field(
         default_factory=list, description="Each disputed detail with its evidence and both assessors' work.")
     final: FinalResultView | None = None
@@ -257,8 +269,8 @@ def self_analysis_views(manifest: Manifest | None, detail_id: str, mask: Mask) -
     return views
 
 
-def detail_view(snap: Snapshot, finding: DetailFinding, mask: Mask, decision: DecisionTuple | None,
-                score: ScoreTuple | None) -> DetailView:
+def detail_view(snap: Snapshot, finding: DetailFinding, mask: Mask, decision: DecisionView | None,
+                score: ScoreView | None) -> DetailView:
     return DetailView(
         detail_id=finding.detail_id, outcome_id=finding.outcome_id or "", text=snap.detail_text(finding.detail_id),
         drafted_status=finding.status, confidence=finding.confidence, rationale=mask(finding.rationale),
@@ -269,25 +281,26 @@ def detail_view(snap: Snapshot, finding: DetailFinding, mask: Mask, decision: De
     )
 
 
-def adjudication_items(details: list[DetailView], disputed: list[str], decisions: dict[str, dict[str, DecisionTuple]],
-                       scores: dict[str, dict[str, ScoreTuple]],
-                       adjudications: dict[str, ScoreTuple]) -> list[AdjudicationItem]:
+def adjudication_items(details: list[DetailView], disputed: list[str], decisions: dict[str, dict[str, DecisionView]],
+                       scores: dict[str, dict[str, ScoreView]],
+                       adjudications: dict[str, ScoreView]) -> list[AdjudicationItem]:
     """Each disputed detail with its drafted finding and both assessors' decisions and scores (by username)."""
     items = []
     for detail in (d for d in details if d.detail_id in disputed):
-        lead_score, lead_feedback = adjudications.get(detail.detail_id, (None, ""))
+        lead = adjudications.get(detail.detail_id)
         work = [assessor_work(name, decisions[name].get(detail.detail_id), scores[name].get(detail.detail_id))
                 for name in scores]
         items.append(AdjudicationItem(detail_id=detail.detail_id, detail_text=detail.text, drafted=detail,
-                                      assessors=work, lead_score=lead_score, lead_feedback=lead_feedback))
+                                      assessors=work, lead_score=lead.score if lead else None,
+                                      lead_feedback=lead.feedback if lead else ""))
     return items
 
 
-def assessor_work(name: str, decision: DecisionTuple | None, score: ScoreTuple | None) -> AssessorWork:
-    action, new_status, reason = decision or (None, None, "")
-    value, feedback = score or (None, "")
-    return AssessorWork(assessor=name, action=action, new_status=new_status, reason=reason, score=value,
-                        feedback=feedback)
+def assessor_work(name: str, decision: DecisionView | None, score: ScoreView | None) -> AssessorWork:
+    return AssessorWork(assessor=name, action=decision.action if decision else None,
+                        new_status=decision.new_status if decision else None,
+                        reason=decision.reason if decision else "", score=score.score if score else None,
+                        feedback=score.feedback if score else "")
 
 
 def flags(report: Report, mask: Mask) -> list[str]:

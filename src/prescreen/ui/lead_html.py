@@ -43,11 +43,11 @@ def scores_html(view: LeadView) -> str:
         cells = [f"<strong>{esc(d.detail_id)}</strong>" + (" <span class='ps-badge ps-disputed'>disputed</span>"
                                                             if d.detail_id in view.disputed else "")]
         for name in names:
-            score, feedback = view.assessor_scores[name].get(d.detail_id, ("", ""))
-            cells.append(f"{badge(score)}<div class='ps-small'>{esc(feedback)}</div>")
+            scored = view.assessor_scores[name].get(d.detail_id)
+            cells.append(f"{badge(scored.score)}<div class='ps-small'>{esc(scored.feedback)}</div>" if scored else "—")
         adjudicated = view.adjudications.get(d.detail_id)
-        cells.append(badge(adjudicated[0]) if adjudicated else "—")
-        cells.append(badge(final[d.detail_id][0]) if d.detail_id in final else "—")
+        cells.append(badge(adjudicated.score) if adjudicated else "—")
+        cells.append(badge(final[d.detail_id].score) if d.detail_id in final else "—")
         rows.append(cells)
     return table(["Detail", *names, "Your adjudication", "Final"], rows, "ps-table ps-scores")
 

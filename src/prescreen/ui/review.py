@@ -146,8 +146,7 @@ def controls(screen, header, progress, detail_picker, detail, final) -> tuple[Fo
 def render(form: Form, view: AssessorView, detail_id: str | None, message: str = "", read=(), final=None) -> dict:
     """Every output of the tab for `view`, with `detail_id` on screen."""
     current = find_detail(view, detail_id)
-    decision = current.decision or (None, None, "")
-    scored = current.score or (None, "")
+    decision, scored = current.decision, current.score
     live = not view.submitted
     return {
         form.screen: Screen(view=view, shown=current.detail_id, read=sorted({*read, current.detail_id})),
@@ -155,12 +154,12 @@ def render(form: Form, view: AssessorView, detail_id: str | None, message: str =
         form.detail_picker: gr.Dropdown(choices=detail_choices(view), value=current.detail_id),
         form.detail: detail_html(view, current), form.overview: overview_html(view, current.detail_id),
         form.saved: notice(message, "ok") if message else "",
-        form.action: gr.Radio(value=decision[0], interactive=live),
-        form.new_status: gr.Dropdown(choices=override_choices(current.drafted_status), value=decision[1],
-                                     interactive=live),
-        form.reason: gr.Textbox(value=decision[2], interactive=live),
-        form.score: gr.Radio(value=scored[0], interactive=live),
-        form.feedback: gr.Textbox(value=scored[1], interactive=live),
+        form.action: gr.Radio(value=decision.action if decision else None, interactive=live),
+        form.new_status: gr.Dropdown(choices=override_choices(current.drafted_status),
+                                     value=decision.new_status if decision else None, interactive=live),
+        form.reason: gr.Textbox(value=decision.reason if decision else "", interactive=live),
+        form.score: gr.Radio(value=scored.score if scored else None, interactive=live),
+        form.feedback: gr.Textbox(value=scored.feedback if scored else "", interactive=live),
         **{button: gr.Button(interactive=live) for button in form.buttons},
         form.comment: gr.Textbox(value=view.comment, interactive=live),
         form.final: final_html(final, "Final result of this submission (for calibration)"),

@@ -6,7 +6,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from prescreen.review.workflow import AssessorView, DetailView, ReviewService, recommendation_of
+from prescreen.review.workflow import (
+    AssessorView,
+    DecisionAction,
+    DecisionView,
+    DetailView,
+    DraftStatus,
+    Recommendation,
+    ReviewService,
+    ScoreValue,
+    ScoreView,
+    recommendation_of,
+)
 
 
 class Choices(BaseModel):
@@ -14,10 +25,10 @@ class Choices(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    action: str | None = None
-    new_status: str | None = None
+    action: DecisionAction | None = None
+    new_status: DraftStatus | None = None
     reason: str = ""
-    score: str | None = None
+    score: ScoreValue | None = None
     feedback: str = ""
 
     @classmethod
@@ -29,21 +40,23 @@ class Choices(BaseModel):
     def empty(self) -> bool:
         return not self.action and not self.score
 
-    def decision(self) -> tuple[str, str | None, str] | None:
-        """(action, new status, reason) as the service stores it: status and reason belong to an override."""
+    def decision(self) -> DecisionView | None:
+        """The decision as the service stores it: a new status and a reason belong to an override only."""
         if not self.action:
             return None
         override = self.action == "override"
-        return self.action, self.new_status if override else None, self.reason if override else ""
+        return DecisionView(action=self.action, new_status=self.new_status if override else None,
+                            reason=self.reason if override else "")
 
-    def scored(self) -> tuple[str, str] | None:
-        return (self.score, self.feedback) if self.score else None
+    def scored(self) -> ScoreView | None:
+        return ScoreView(score=self.score, feedback=self.feedback) if self.score else None
 
 
 def unsaved(detail: DetailView, choices: Choices) -> bool:
     """Whether the screen holds a choice for `detail` that differs from what is stored."""
     stored = detail.decision
-    stored = (stored[0], stored[1], stored[2].strip() if stored[0] == "override" else "") if stored else None
+    if stored is not None:
+        stored = stored.model_copy(update={"reason": stored.reason.strip()})
     decision, scored = choices.decision(), choices.scored()
     return (decision is not None and decision != stored) or (scored is not None and scored != detail.score)
 
@@ -52,13 +65,14 @@ def store(service: ReviewService, user: str, view: AssessorView, detail_id: str,
     """Save what is chosen: decision and score together (atomically), or whichever one is chosen (a draft)."""
     decision, scored = choices.decision(), choices.scored()
     if decision and scored:
-        action, new_status, reason = decision
-        return service.save_detail(user, view.submission, detail_id, action=action, new_status=new_status,
-                                   reason=reason, score=scored[0], feedback=scored[1])
+        return service.save_detail(user, view.submission, detail_id, action=decision.action,
+                                   new_status=decision.new_status, reason=decision.reason, score=scored.score,
+                                   feedback=scored.feedback)
     if decision:
-        return service.decide(user, view.submission, detail_id, *decision)
+        return service.decide(user, view.submission, detail_id, decision.action, decision.new_status,
+                              decision.reason)
     if scored:
-        return service.score(user, view.submission, detail_id, *scored)
+        return service.score(user, view.submission, detail_id, scored.score, scored.feedback)
     return view
 
 
@@ -100,7 +114,7 @@ def next_open(view: AssessorView, detail_id: str) -> str:
     return detail_id
 
 
-def implied_recommendation(view: AssessorView) -> str | None:
+def implied_recommendation(view: AssessorView) -> Recommendation | None:
     """The recommendation the scores imply once all are in (the workflow's own rule)."""
     if not view.details or not all(d.score for d in view.details):
         return None

@@ -51,9 +51,9 @@ def overview_html(view: AssessorView, current: str | None) -> str:
     for d in view.details:
         decision = "—"
         if d.decision:
-            action, new_status, _ = d.decision
-            decision = "confirmed" if action == "confirm" else f"override → {badge(new_status)}"
-        score = badge(d.score[0]) if d.score else "—"
+            decision = ("confirmed" if d.decision.action == "confirm"
+                        else f"override → {badge(d.decision.new_status)}")
+        score = badge(d.score.score) if d.score else "—"
         name = f"<strong>{esc(d.detail_id)}</strong>" if d.detail_id == current else esc(d.detail_id)
         rows.append([name, badge(d.drafted_status), decision, score])
     return table(["Detail", "Drafted", "Your decision", "Your score"], rows, "ps-table ps-overview")
@@ -123,8 +123,8 @@ def final_html(final: FinalResultView | None, heading: str = "Final result") -> 
     """The recorded result with each detail's score and feedback for the earner; empty before it is final."""
     if final is None:
         return ""
-    rows = [[esc(detail), badge(score), f"<div class='ps-pre'>{esc(feedback)}</div>"]
-            for detail, (score, feedback) in final.per_detail.items()]
+    rows = [[esc(detail), badge(v.score), f"<div class='ps-pre'>{esc(v.feedback)}</div>"]
+            for detail, v in final.per_detail.items()]
     how = SOURCE_WORDS.get(final.source, final.source)
     return (f"<div class='ps-final-result'><h3>{esc(heading)}: {badge(final.result)}</h3>"
             f"<p class='ps-meta'>Recorded by {esc(final.decided_by)} ({esc(how)}), "
