@@ -129,8 +129,8 @@ def standing_html(standing: Standing) -> str:
     parts = [f"<p class='ps-meta'>Draft #{standing.draft_id} · attempt {standing.attempt} · "
              f"{esc(standing.submission_code or 'not submitted')} · {standing_badge(standing)}</p>"]
     if standing.reasons:
-        parts.append(f"<div class='ps-warning'><strong>Why it was returned</strong>{bullet_list(standing.reasons)}"
-                     "</div>")
+        why = "Why it was returned" if standing.status == "returned" else "The program's pre-check found it incomplete"
+        parts.append(f"<div class='ps-warning'><strong>{why}</strong>{bullet_list(standing.reasons)}</div>")
     if standing.feedback:
         rows = [[f"<strong>{esc(f.detail_id)}</strong>", esc(shorten(f.text)), badge(f.score),
                  f"<div class='ps-pre'>{esc(f.feedback)}</div>"] for f in standing.feedback]
