@@ -234,3 +234,15 @@ def test_a_submission_the_queue_refuses_stays_a_draft(app):
         assert s.query(Submission).count() == 0
     assert earners.standing("jo", draft_id).status == "draft"
     assert not list(earners.submitted_dir.glob("*.zip"))
+
+
+def test_the_self_check_screens_offline_whatever_the_review_drafts_with(app, world):
+    from prescreen.review.wiring import LazyScreener
+    from prescreen.settings import LLMSettings
+
+    review, _, _ = app
+    settings = world[0]
+    assert EarnerService.from_settings(settings, review).check is review.screen  # offline: the assessors' own screen
+    with_llm = settings.model_copy(update={"llm": LLMSettings(base_url="http://127.0.0.1:9/v1")})
+    check = EarnerService.from_settings(with_llm, review).check
+    assert isinstance(check, LazyScreener) and check.drafter == "extractive"  # never an LLM call per self-check

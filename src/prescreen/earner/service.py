@@ -86,9 +86,11 @@ class EarnerService:
 
     @classmethod
     def from_settings(cls, settings: Settings, review: ReviewService) -> EarnerService:
-        """Drafts in the review's database; the rubric library and the offline screen of `settings`."""
-        return cls(review, DraftStore(review.sessions, settings.limits), RubricLibrary(settings.rubrics_dir),
-                   LazyScreener(settings, "extractive"), settings.data_dir / "submitted")
+        """Drafts in the review's database; the rubric library of `settings`; for the self-check the review's own
+        screen when it runs offline (one embedding model in memory), else an offline one (no LLM call per check)."""
+        check = review.screen if not settings.llm_configured else LazyScreener(settings, "extractive")
+        return cls(review, DraftStore(review.sessions, settings.limits), RubricLibrary(settings.rubrics_dir), check,
+                   settings.data_dir / "submitted")
 
     # ------------------------------------------------------------ who may act
 
