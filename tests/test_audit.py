@@ -163,7 +163,7 @@ def test_an_empty_database_gives_an_empty_audit_with_its_columns(kit):
 def test_every_table_exports_as_csv_without_nan_or_the_earners_identity(reviewed):
     audit = build_audit(reviewed.service.sessions)
     tables = audit.tables()
-    assert len({t.name for t in tables}) == len(tables) == 13
+    assert len({t.name for t in tables}) == len(tables) == 15
     for table in tables:
         rows = list(csv.reader(io.StringIO(table.to_csv())))
         assert rows[0] == table.columns and len(rows) == len(table.rows) + 1
@@ -183,7 +183,7 @@ def test_html_report_is_self_contained_with_embedded_plots_and_escaped_text(revi
     page = render_html(build_audit(reviewed.service.sessions))
     assert page.startswith("<!DOCTYPE html>") and "</html>" in page
     images = re.findall(r"<img alt='[^']*' src='data:image/png;base64,([A-Za-z0-9+/=]+)'>", page)
-    assert len(images) == 4 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert len(images) == 5 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert not re.search(r"(src|href)=['\"]?(https?:|//)", page) and "<link" not in page
     assert "<script" not in page and "Only &lt;script&gt;claimed&lt;/script&gt;." in page
     for heading in ("Coverage", "AI vs human", "Assessors", "Flow"):
@@ -220,7 +220,7 @@ def test_audit_command_writes_html_csv_and_json(cli_db, tmp_path):
     page = html_file.read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and "<h2>Rubric lint</h2>" in page
     result = runner.invoke(main, [*main_audit, "--format", "csv", "--out", str(tmp_path / "csv")])
-    assert result.exit_code == 0 and len(result.output.split()) == 13 + 5  # the audit's tables and the lint's
+    assert result.exit_code == 0 and len(result.output.split()) == 15 + 5  # the audit's tables and the lint's
     rows = list(csv.DictReader((tmp_path / "csv" / "adjudication.csv").open(encoding="utf-8")))
     assert [(r["detail_id"], r["adjudicated"]) for r in rows] == [("EO1.1", "0"), ("EO1.2", "0"), ("EO2.1", "1")]
     data = json.loads(runner.invoke(main, [*main_audit, "--format", "json"]).output)
@@ -296,14 +296,14 @@ def test_audit_tab_loads_plots_tables_and_downloads_for_a_lead(tab):
     raw = tab.load(SignedIn("lead"))
     updates = by_id(raw)
     plots = {c: v for c, v in raw.items() if str(getattr(c, "elem_id", "")).startswith("audit-plot-")}
-    assert len(plots) == 4 and all(isinstance(fig, Figure) for fig in plots.values())
+    assert len(plots) == 5 and all(isinstance(fig, Figure) for fig in plots.values())
     for component, fig in plots.items():  # what gr.Plot sends to the page: the figure as an inline PNG
         assert component.postprocess(fig).plot.startswith("data:image/png;base64,")
     assert ">4</b>submissions" in updates["audit-summary"]
     assert "Coverage per detail" in updates["audit-coverage"] and "Override reasons" in updates["audit-ai-vs-human"]
     assert "&lt;script&gt;" in updates["audit-ai-vs-human"] and "<script" not in updates["audit-ai-vs-human"]
     files = data_links(updates["audit-downloads"])
-    assert len([n for n in files if n.endswith(".csv")]) == 13 + 5 and "prescreen-audit.html" in files
+    assert len([n for n in files if n.endswith(".csv")]) == 15 + 5 and "prescreen-audit.html" in files
     assert files["coverage.csv"].startswith("detail_id,detail,drafted_n")
     assert "Details where assessors disagree most" in updates["audit-lint"]
     assert [value for value, _ in updates["audit-credential"].choices] == ["(all)", "test-credential"]

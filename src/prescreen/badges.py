@@ -36,7 +36,7 @@ from sqlalchemy.orm import sessionmaker
 from prescreen.audit.facts import latest_runs
 from prescreen.errors import ConfigurationError, PrescreenError
 from prescreen.models import ArtifactRef, Earner, Manifest, Rubric
-from prescreen.review.db import FinalResult, ScreeningRun, Submission, aware
+from prescreen.review.db import FinalResult, GoldSubmission, ScreeningRun, Submission, aware
 
 ALG: Final = "Ed25519"  # the curve, and the JWS algorithm (RFC 9864)
 TYP = "vc+jwt"
@@ -148,6 +148,9 @@ def load_award(sessions: sessionmaker, submission_id: int) -> Award:
             raise BadgeError(f"no submission #{submission_id}")
         final = s.scalar(select(FinalResult).where(FinalResult.submission_id == sub.id))
         _check_earned(sub, final)
+        if s.scalar(select(GoldSubmission.id).where(GoldSubmission.submission_id == sub.id)) is not None:
+            raise BadgeError(f"submission #{sub.id} is in the gold set: gold submissions are calibration "
+                             "material, never live results, so no badge")
         run = s.execute(latest_runs().where(ScreeningRun.submission_id == sub.id)).one_or_none()
         manifest = Manifest.model_validate_json(run.manifest_json) if run and run.manifest_json else None
         if manifest is None or not run.rubric_json:

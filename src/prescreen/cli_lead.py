@@ -1,4 +1,5 @@
-"""The program lead's commands: `prescreen audit`, `prescreen rubrics lint`, `prescreen badge keygen|export`.
+"""The program lead's commands: `prescreen audit`, `prescreen rubrics lint`, `prescreen badge keygen|export`,
+`prescreen gold mark|list` and `prescreen calibration status|assign|require`.
 
 A thin edge over prescreen.audit and prescreen.badges; core errors become one line and exit 2 (cli._Group).
 `register(main, rubrics)` adds them to the `prescreen` command and its `rubrics` group.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from prescreen.cli import _review, _settings, fail
+from prescreen.cli import _only_lead, _review, _settings, fail
 
 DAY = click.DateTime(["%Y-%m-%d"])
 
@@ -64,7 +65,8 @@ def audit(credential, rubric_version, since, until, fmt: str, out: Path | None, 
     where = AuditFilter(credential=credential, rubric_version=rubric_version, since=_day(since), until=_day(until))
     if where.since and where.until and where.since > where.until:
         fail(f"--since {where.since} is after --until {where.until}: swap them")
-    result = build_audit(_review().sessions, where)
+    service = _review()
+    result = build_audit(service.sessions, where, calibration=service.program.calibration)
     lint = lint_audit(result, _embedder() if similarity else None)
     if fmt == "csv":
         folder = out or Path("audit-csv")
@@ -185,8 +187,109 @@ def badge_export(submission_id: int, out: Path | None, fmt: str) -> None:
     _write(issued.jwt if fmt == "jwt" else json.dumps(issued.credential, indent=2, ensure_ascii=False), out)
 
 
+# ---------------------------------------------------------------- calibration: the gold set
+
+AS_LEAD = click.option("--as", "lead", help="The lead doing it, for the audit log (default: the only lead).")
+
+
+def _calibration(lead: str | None):
+    """The lead's calibration actions, and who does them."""
+    from prescreen.review.calibration import Calibration
+
+    service = _review()
+    return Calibration(service), lead or _only_lead(service)
+
+
+def _true_scores(pairs: tuple[str, ...]) -> dict[str, str]:
+    scores = {}
+    for pair in pairs:
+        detail, sep, score = pair.partition("=")
+        if not sep:
+            fail(f"--score {pair}: write DETAIL=demonstrated or DETAIL=not_yet")
+        scores[detail.strip()] = score.strip()
+    return scores
+
+
+@click.group()
+def gold() -> None:
+    """The gold set: submissions with true per-detail scores that assessors calibrate on (lead only)."""
+
+
+@gold.command("mark")
+@click.argument("submission_id", type=int)
+@click.option("--from-final", is_flag=True, help="True scores: exactly the final result's (it must have one).")
+@click.option("--score", "scores", multiple=True, metavar="DETAIL=SCORE",
+              help="A true score (demonstrated or not_yet), overriding the final result's; repeat per detail.")
+@AS_LEAD
+def gold_mark(submission_id: int, from_final: bool, scores: tuple[str, ...], lead: str | None) -> None:
+    """Add SUBMISSION_ID to the gold set (by default with its final result's scores as the true ones)."""
+    if from_final and scores:
+        fail("give either --from-final or --score, not both")
+    calibration, lead = _calibration(lead)
+    view = calibration.mark_gold(lead, submission_id, _true_scores(scores) or None, from_final=from_final)
+    click.echo(f"#{view.submission}	{view.label}	gold (true scores from {view.source})")
+
+
+@gold.command("list")
+@AS_LEAD
+def gold_list(lead: str | None) -> None:
+    """The gold set, with each submission's true scores and how many gold reviews it has had."""
+    calibration, lead = _calibration(lead)
+    for view in calibration.gold(lead):
+        truth = ", ".join(f"{d}={s}" for d, s in view.true_scores.items())
+        click.echo(f"#{view.submission}	{view.label}	{view.reviews} gold reviews	{truth}")
+
+
+@click.group("calibration")
+def calibration_group() -> None:
+    """Assessor calibration against the gold set (PRESCREEN_CALIBRATION_REQUIRED, _GOLD_REVIEWS, _THRESHOLD)."""
+
+
+@calibration_group.command("status")
+@AS_LEAD
+def calibration_status(lead: str | None) -> None:
+    """Each assessor's agreement with the true scores, and whether they may get live work. Exit 1 when one is
+    flagged (below the threshold)."""
+    from prescreen.audit.html import describe
+
+    calibration, lead = _calibration(lead)
+    statuses = calibration.status(lead)
+    for status in statuses:
+        live = "live work" if status.live_work else "NO live work"
+        click.echo(f"{status.assessor}	{status.standing.replace('_', ' ')}	{status.gold_reviews} gold reviews"
+                   f"	{describe(status.stats)}	{live}")
+        if status.why:
+            click.echo(f"  {status.why}")
+    if any(s.standing == "below_threshold" for s in statuses):
+        sys.exit(1)
+
+
+@calibration_group.command("assign")
+@click.argument("assessor")
+@click.option("--count", type=click.IntRange(1), help="Gold reviews to assign (default: PRESCREEN_CALIBRATION_"
+              "GOLD_REVIEWS).")
+@AS_LEAD
+def calibration_assign(assessor: str, count: int | None, lead: str | None) -> None:
+    """Assign ASSESSOR gold submissions they have never had; they score them blind, as live work."""
+    calibration, lead = _calibration(lead)
+    ids = calibration.assign(lead, assessor, count)
+    click.echo(f"gold reviews assigned to {assessor}: {', '.join(f'#{i}' for i in ids)}")
+
+
+@calibration_group.command("require")
+@click.argument("assessor")
+@AS_LEAD
+def calibration_require(assessor: str, lead: str | None) -> None:
+    """Ask ASSESSOR to calibrate again: no live work until they pass on gold reviews submitted from now on."""
+    calibration, lead = _calibration(lead)
+    status = calibration.require(lead, assessor)
+    click.echo(f"{status.assessor}: no live work until calibrated again ({status.why})")
+
+
 def register(main: click.Group, rubrics: click.Group) -> None:
     """Add the lead's commands to `prescreen` (and `lint` to `prescreen rubrics`)."""
     main.add_command(audit)
     rubrics.add_command(rubrics_lint)
     main.add_command(badge)
+    main.add_command(gold)
+    main.add_command(calibration_group)

@@ -25,6 +25,7 @@ from prescreen.review.db import (
     Decision,
     FinalResult,
     Finding,
+    GoldSubmission,
     Score,
     ScreeningRun,
     Submission,
@@ -57,6 +58,7 @@ class Assessment:
 
     assessor: str
     submitted: bool
+    draft_hidden: bool = False  # the anchoring check hid the AI draft from this assessor
     scores: dict[str, str] = field(default_factory=dict)
     decisions: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)  # action, new status, reason
 
@@ -138,7 +140,8 @@ def _midnight(day: date) -> datetime:
 
 
 def _filtered_ids(where: AuditFilter) -> Select:
-    query = select(Submission.id)
+    """Live submissions only: the gold set (calibration) never counts as a live result."""
+    query = select(Submission.id).where(Submission.id.not_in(select(GoldSubmission.submission_id)))
     if where.credential:
         query = query.where(Submission.credential == where.credential)
     if where.since:
@@ -210,13 +213,13 @@ def _add_finals(s: Session, subs: dict[int, SubmissionFacts], ids) -> None:
 
 def _add_assessments(s: Session, subs: dict[int, SubmissionFacts], ids) -> None:
     by_id: dict[int, Assessment] = {}
-    query = (select(Assignment.id, Assignment.submission_id, Assignment.submitted_at, User.username)
-             .join(User, User.id == Assignment.assessor_id).where(Assignment.submission_id.in_(ids))
-             .order_by(Assignment.id))
-    for assignment_id, sub_id, submitted_at, username in s.execute(query):
-        by_id[assignment_id] = Assessment(assessor=username, submitted=submitted_at is not None)
+    live = Assignment.submission_id.in_(ids) & Assignment.gold.is_(False)
+    query = (select(Assignment.id, Assignment.submission_id, Assignment.submitted_at, Assignment.draft_hidden,
+                    User.username).join(User, User.id == Assignment.assessor_id).where(live).order_by(Assignment.id))
+    for assignment_id, sub_id, submitted_at, hidden, username in s.execute(query):
+        by_id[assignment_id] = Assessment(assessor=username, submitted=submitted_at is not None, draft_hidden=hidden)
         subs[sub_id].assessments.append(by_id[assignment_id])
-    assignment_ids = select(Assignment.id).where(Assignment.submission_id.in_(ids))
+    assignment_ids = select(Assignment.id).where(live)
     for assignment_id, detail_id, score in s.execute(
             select(Score.assignment_id, Score.detail_id, Score.score).where(Score.assignment_id.in_(assignment_ids))):
         by_id[assignment_id].scores[detail_id] = score

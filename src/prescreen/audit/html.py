@@ -33,6 +33,8 @@ SECTIONS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("AI vs human", ("confusion", "agreement"), ("ai_vs_human", "confusion", "override_reasons")),
     ("Assessors", (), ("assessor_details", "assessor_pairs", "assessors", "adjudication")),
     ("Flow", ("flow",), ("queue", "reasons", "resubmissions", "retried_details", "final_times")),
+    ("Calibration", (), ("calibration",)),
+    ("Anchoring check", ("anchoring",), ("anchoring",)),
 ]
 
 

@@ -106,9 +106,20 @@ def flow_plot(audit: Audit) -> Figure:
     return fig
 
 
+def anchoring_plot(audit: Audit) -> Figure:
+    """Per assessor (and all): agreement with the final result with the AI draft shown and hidden, n in the label."""
+    rows = {(r.assessor, r.draft): r.stats for r in audit.anchoring}
+    names = list(dict.fromkeys(r.assessor for r in audit.anchoring))
+    labels = [f"{name} (n = {rows[(name, 'shown')].n} / {rows[(name, 'hidden')].n})" for name in names]
+    return _bar_figure("Agreement with the final result, with and without the AI draft", labels,
+                       [("draft shown", [rows[(n, "shown")].agreement for n in names], DRAFTED),
+                        ("draft hidden", [rows[(n, "hidden")].agreement for n in names], FINAL)],
+                       "agreement (n = scores shown / hidden)")
+
+
 def all_plots(audit: Audit) -> dict[str, Figure]:
     return {"coverage": coverage_plot(audit), "agreement": agreement_plot(audit),
-            "confusion": confusion_plot(audit), "flow": flow_plot(audit)}
+            "confusion": confusion_plot(audit), "flow": flow_plot(audit), "anchoring": anchoring_plot(audit)}
 
 
 def data_uri(fig: Figure) -> str:

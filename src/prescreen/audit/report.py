@@ -18,9 +18,18 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import sessionmaker
 
+from prescreen.audit.calibration import (
+    ANCHORING_NOTE,
+    CALIBRATION_NOTE,
+    AnchoringRow,
+    CalibrationRow,
+    anchoring_rows,
+    calibration_rows,
+)
 from prescreen.audit.facts import AuditFacts, AuditFilter, SubmissionFacts, load_facts, natural_key
 from prescreen.audit.stats import DRAFT_STATUSES, Agreement, agreement, draft_agreement, draft_vs_final, rate
 from prescreen.models import Rubric
+from prescreen.review.program import CalibrationSettings
 
 Cell = bool | str | int | float | None
 OPEN_STATES = ("incomplete", "awaiting_assignment", "in_review", "adjudication")
@@ -215,6 +224,9 @@ class Audit(BaseModel):
     reasons: list[ReasonRow]
     resubmissions: list[ResubmissionRow]
     retried_details: list[RetriedDetailRow]
+    calibration: list[CalibrationRow] = Field(default_factory=list, description="Every assessor against the gold set.")
+    anchoring: list[AnchoringRow] = Field(default_factory=list,
+                                          description="Agreement with the final results with and without the draft.")
     rubrics: list[Rubric] = Field(default_factory=list, exclude=True,
                                   description="The rubrics the submissions were last screened with (for the lint).")
 
@@ -236,15 +248,23 @@ class Audit(BaseModel):
             table_of("resubmissions", "Outcomes by attempt", ResubmissionRow, self.resubmissions),
             table_of("retried_details", "Details not yet at the previous attempt, at the next", RetriedDetailRow,
                      self.retried_details, RETRIED_NOTE),
+            table_of("calibration", "Calibration: each assessor against the gold set", CalibrationRow,
+                     self.calibration, CALIBRATION_NOTE),
+            table_of("anchoring", "Anchoring check: agreement with the final result, with and without the AI draft",
+                     AnchoringRow, self.anchoring, ANCHORING_NOTE),
         ]
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables() if t.name == name)
 
 
-def build_audit(sessions: sessionmaker, where: AuditFilter | None = None, now: datetime | None = None) -> Audit:
-    """The whole audit of the submissions `where` selects (read-only)."""
-    return audit_of(load_facts(sessions, where), where or AuditFilter(), now or datetime.now(UTC))
+def build_audit(sessions: sessionmaker, where: AuditFilter | None = None, now: datetime | None = None,
+                calibration: CalibrationSettings | None = None) -> Audit:
+    """The whole audit of the live submissions `where` selects, and every assessor's calibration with the
+    program's settings (default: PRESCREEN_CALIBRATION_*); read-only."""
+    audit = audit_of(load_facts(sessions, where), where or AuditFilter(), now or datetime.now(UTC))
+    audit.calibration = calibration_rows(sessions, calibration or CalibrationSettings())
+    return audit
 
 
 def audit_of(facts: AuditFacts, where: AuditFilter, now: datetime) -> Audit:
@@ -265,6 +285,7 @@ def audit_of(facts: AuditFacts, where: AuditFilter, now: datetime) -> Audit:
         adjudication=[adjudication_row(subs, d) for d in details],
         flow=flow_summary(subs, len(facts.returns)), final_times=final_times(subs), queue=queue_rows(subs, now),
         reasons=reason_rows(facts), resubmissions=resubmission_rows(facts), retried_details=retried_rows(facts),
+        anchoring=anchoring_rows(subs),
         rubrics=list(facts.rubrics.values()),
     )
 

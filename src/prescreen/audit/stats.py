@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 SMALL_SAMPLE = 10
 DRAFT_STATUSES = ("evidenced", "weak", "missing")
@@ -54,6 +53,8 @@ def _codes(values: Sequence[str], labels: Sequence[str]) -> np.ndarray:
 
 
 def _kappa(first: Sequence[str], second: Sequence[str]) -> float | None:
+    from sklearn.metrics import cohen_kappa_score  # here: the review service reads Agreement without sklearn
+
     labels = sorted(set(first) | set(second))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -68,6 +69,8 @@ def _small(n: int) -> str:
 def draft_vs_final(drafted: Sequence[str], final: Sequence[str]) -> list[list[int]]:
     """Confusion matrix: rows the drafted status (evidenced, weak, missing), columns the final score
     (demonstrated, not_yet)."""
+    from sklearn.metrics import confusion_matrix
+
     labels = [*DRAFT_STATUSES, *SCORES]
     if not drafted:
         return [[0] * len(SCORES) for _ in DRAFT_STATUSES]

@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -123,6 +124,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(128), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    calibrate_from: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="Set when a lead asks the assessor to (re)calibrate: only gold reviews "
+        "submitted since count.")
 
 
 class Submission(Base):
@@ -193,6 +197,10 @@ class Assignment(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recommendation: Mapped[str | None] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
+    gold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
+                                       doc="A calibration review of a gold submission: never a live result.")
+    draft_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
+                                               doc="The anchoring check hid the AI draft from this assessor.")
 
     assessor: Mapped[User] = relationship()
 
@@ -253,6 +261,19 @@ class FinalResult(Base):
     source: Mapped[str] = mapped_column(String(16))  # agreement | adjudication
     decided_by: Mapped[str] = mapped_column(String(160))
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GoldSubmission(Base):
+    """A submission in the gold set, with its true per-detail scores: assessors calibrate against it."""
+
+    __tablename__ = "gold_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    true_scores_json: Mapped[str] = mapped_column(Text, doc="{detail_id: demonstrated | not_yet}")
+    source: Mapped[str] = mapped_column(String(16))  # final | lead
+    marked_by: Mapped[str] = mapped_column(String(64))
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditLog(Base):

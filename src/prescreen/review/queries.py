@@ -55,7 +55,9 @@ def upsert(s: Session, model, keys: dict, values: dict) -> None:
     s.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
 
 def assignments(s: Session, sub: Submission) -> list[Assignment]:
-    return list(s.scalars(select(Assignment).where(Assignment.submission_id == sub.id).order_by(Assignment.id)))
+    """The submission's live assignments (gold reviews, for calibration, are never among them)."""
+    return list(s.scalars(select(Assignment).where(Assignment.submission_id == sub.id, Assignment.gold.is_(False))
+                          .order_by(Assignment.id)))
 
 
 def decisions(s: Session, assignment: Assignment) -> dict[str, DecisionView]:

@@ -14,13 +14,16 @@ from sqlalchemy.orm import Session
 
 from prescreen.review import queries as q
 from prescreen.review.blind import Mask, Snapshot, Snapshots, unmasked
+from prescreen.review.calibration import queue_seen_by, seen_by
 from prescreen.review.db import Assignment, ScreeningRun, Submission, aware, utcnow
+from prescreen.review.errors import NotFound
 from prescreen.review.rules import BLIND_DECIDED_BY, DecisionView, ScoreView, compare, label
 from prescreen.review.views import (
     ArtifactView,
     AssessorView,
     FinalResultView,
     LeadView,
+    PlaceView,
     PreviousAttempt,
     PreviousDetail,
     QueueItem,
@@ -28,6 +31,7 @@ from prescreen.review.views import (
     adjudication_items,
     detail_view,
     flags,
+    place_view,
 )
 
 
@@ -51,8 +55,9 @@ class Reader:
         """Masked, and only the actor's own decisions and scores: blind to the earner and the other assessor."""
         snap = self.snapshots.latest(s, sub)
         fields = self._view_fields(s, sub, snap, snap.mask, q.decisions(s, assignment), q.scores(s, assignment))
-        return AssessorView(**fields, submitted=assignment.submitted_at is not None,
+        view = AssessorView(**fields, submitted=assignment.submitted_at is not None,
                             recommendation=assignment.recommendation, comment=snap.mask(assignment.comment))
+        return seen_by(assignment, view)  # a gold review looks live; the anchoring check may hide the draft
 
     def lead_view(self, s: Session, sub: Submission) -> LeadView:
         """Unmasked; both assessors' work (and the disputes) only once both have submitted."""
@@ -78,6 +83,16 @@ class Reader:
         mask = self.snapshots.latest(s, sub).mask
         per_detail = {d: v.model_copy(update={"feedback": mask(v.feedback)}) for d, v in final.per_detail.items()}
         return final.model_copy(update={"per_detail": per_detail, "decided_by": BLIND_DECIDED_BY[final.source]})
+
+    def cited_place(self, s: Session, sub: Submission, assignment: Assignment, detail_id: str,
+                    index: int) -> PlaceView:
+        """A citation's whole place, masked: only one the assessor's own view shows them."""
+        shown = next((d for d in self.assessor_view(s, sub, assignment).details if d.detail_id == detail_id), None)
+        snap = self.snapshots.latest(s, sub)
+        if shown is None or index >= len(shown.citations):
+            snap.finding(detail_id)  # NotFound, naming the details, for an unknown one
+            raise NotFound(f"{detail_id} shows no cited passage {index + 1}")
+        return place_view(snap, detail_id, index, snap.mask)
 
     def _view_fields(self, s: Session, sub: Submission, snap: Snapshot, mask: Mask,
                      decisions: dict[str, DecisionView], scores: dict[str, ScoreView]) -> dict[str, Any]:
@@ -113,7 +128,8 @@ class Reader:
                       now: datetime | None = None) -> QueueItem:
         snap = self.snapshots.latest(s, sub)
         reasons = [snap.mask(r) for r in json.loads(sub.incomplete_reasons)]
-        return queue_item(sub, reasons, now, my_progress=q.progress(s, assignment, len(snap.detail_ids)))
+        item = queue_item(sub, reasons, now, my_progress=q.progress(s, assignment, len(snap.detail_ids)))
+        return queue_seen_by(assignment, item)
 
     def lead_item(self, s: Session, sub: Submission, now: datetime | None = None) -> QueueItem:
         assignments = q.assignments(s, sub)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from prescreen.errors import BundleError
-from prescreen.review import accounts
+from prescreen.review import accounts, anchoring, calibration
 from prescreen.review import queries as q
 from prescreen.review.blind import Deidentify, Snapshots, default_deidentify
 from prescreen.review.db import (
@@ -40,13 +40,13 @@ from prescreen.review.db import (
     utcnow,
 )
 from prescreen.review.errors import AuthError, InvalidInput, InvalidTransition, NotAllowed, NotFound
+from prescreen.review.program import ProgramSettings
 from prescreen.review.reading import Reader
 from prescreen.review.rules import (
     MAX_ATTEMPTS,
     READINESS_ORDER,
     Action,
     ScoreView,
-    check_complete,
     check_decision,
     check_recommendation,
     check_score,
@@ -63,6 +63,7 @@ from prescreen.review.views import (
     AuditEntry,
     FinalResultView,
     LeadView,
+    PlaceView,
     QueueItem,
     SubmissionView,
     UserView,
@@ -85,12 +86,14 @@ class ReviewService:
         *,
         passwords: accounts.Passwords | None = None,
         throttle: accounts.LoginThrottle | None = None,
+        program: ProgramSettings | None = None,
     ):
         self.sessions = session_factory
         self.screen = screen
         self.deidentify = deidentify or default_deidentify()
         self.passwords = passwords or accounts.Passwords()
         self.throttle = throttle or accounts.LoginThrottle()
+        self.program = program or ProgramSettings()  # calibration and the anchoring check (PRESCREEN_CALIBRATION_*)
         self.snapshots = Snapshots(self.deidentify)
         self.reader = Reader(self.snapshots)
 
@@ -270,7 +273,7 @@ class ReviewService:
         with self._tx() as s:
             lead = self._actor(s, actor, "lead", "assign submissions")
             sub = self._submission(s, submission, lock=True)
-            self._assign(s, lead, sub, q.least_loaded(s, 2))
+            self._assign(s, lead, sub, calibration.live_assessors(s, self.program.calibration, 2))
             return self.reader.submission_view(s, sub)
 
     def _assignable(self, s: Session, username: str) -> User:
@@ -283,6 +286,7 @@ class ReviewService:
 
     def _assign(self, s: Session, lead: User, sub: Submission, users: list[User]) -> None:
         require_state(sub, "assign")
+        calibration.check_live(s, sub, users, self.program.calibration)
         if not self.snapshots.latest(s, sub).detail_ids:
             raise InvalidTransition(f"{label(sub)} has no rubric details to score (it could not be screened): "
                                     "return it to the earner")
@@ -291,6 +295,7 @@ class ReviewService:
             q.audit(s, lead.username, "assign", sub.id, note=user.username)
         sub.state, sub.updated_at = "in_review", utcnow()
         s.flush()
+        anchoring.hide_draft(s, sub, self.program.anchoring, lead.username)
 
     def return_to_earner(self, actor: str, submission: int, reason: str) -> SubmissionView:
         if not reason.strip():
@@ -313,6 +318,14 @@ class ReviewService:
             q.audit(s, actor, "open", sub.id)
             return self.reader.assessor_view(s, sub, assignment)
 
+    def cited_place(self, actor: str, submission: int, detail_id: str, index: int) -> PlaceView:
+        """The whole page, paragraph or transcript stretch the detail's `index`-th citation points to, masked,
+        with the quote's span: for the submission's assessors, as open()."""
+        with self._tx() as s:
+            user = self._actor(s, actor, "assessor", "read a cited page (leads: lead_view)")
+            sub = self._submission(s, submission)
+            return self.reader.cited_place(s, sub, self._assignment(s, sub, user), detail_id, index)
+
     def decide(self, actor: str, submission: int, detail_id: str, action: str,
                new_status: str | None = None, reason: str = "") -> AssessorView:
         with self._tx() as s:
@@ -334,7 +347,7 @@ class ReviewService:
         check_score(score, feedback)
         with self._tx() as s:
             sub, assignment = self._editable(s, actor, submission, "decide")
-            require_state(sub, "score")
+            calibration.require_state(sub, assignment, "score")
             self._write_decision(s, sub, assignment, detail_id, action, new_status, reason)
             self._write_score(s, sub, assignment, detail_id, score, feedback)
             return self.reader.assessor_view(s, sub, assignment)
@@ -358,6 +371,8 @@ class ReviewService:
     def _write_decision(self, s: Session, sub: Submission, assignment: Assignment, detail_id: str, action: str,
                         new_status: str | None, reason: str) -> None:
         """Checks the decision against the drafted finding, then stores it; a confirmation keeps no reason."""
+        if not anchoring.keeps_decision(assignment):
+            return  # the anchoring check hid the draft from this assessor: nothing to confirm or override
         drafted = self.snapshots.latest(s, sub).finding(detail_id).status
         new_status = check_decision(detail_id, drafted, action, new_status, reason)
         reason = reason.strip() if action == "override" else ""
@@ -377,13 +392,14 @@ class ReviewService:
         with self._tx() as s:
             sub, assignment = self._editable(s, actor, submission, "submit")
             decisions, scores = q.decisions(s, assignment), q.scores(s, assignment)
-            check_complete(self.snapshots.latest(s, sub).detail_ids, decisions, scores)
+            anchoring.check_complete(assignment, self.snapshots.latest(s, sub).detail_ids, decisions, scores)
             check_recommendation(recommendation, scores)
             assignment.submitted_at, assignment.recommendation = utcnow(), recommendation
             assignment.comment = comment.strip()
             q.audit(s, actor, "submit", sub.id, note=recommendation)
             s.flush()
-            self._settle(s, sub, actor)
+            if not assignment.gold:  # a gold review never settles the submission (calibration.py)
+                self._settle(s, sub, actor)
             return self.reader.assessor_view(s, sub, assignment)
 
     def _editable(self, s: Session, actor: str, submission: int, action: Action) -> tuple[Submission, Assignment]:
@@ -393,7 +409,7 @@ class ReviewService:
         assignment = self._assignment(s, sub, user)
         if assignment.submitted_at is not None:
             raise InvalidTransition(f"you submitted {label(sub)} already: no more changes")
-        require_state(sub, action)
+        calibration.require_state(sub, assignment, action)
         return sub, assignment
 
     def _settle(self, s: Session, sub: Submission, actor: str) -> None:
@@ -454,8 +470,8 @@ class ReviewService:
             sub = self._submission(s, submission)
             if user.role == "lead":
                 return q.final_view(s, sub)
-            self._assignment(s, sub, user)
-            return self.reader.blind_final(s, sub)
+            gold_review = self._assignment(s, sub, user).gold
+            return None if gold_review else self.reader.blind_final(s, sub)
 
 
     def audit(self, actor: str, submission: int | None = None) -> list[AuditEntry]:
@@ -474,7 +490,8 @@ class ReviewService:
         with self._tx() as s:
             user, now = self._actor(s, actor), utcnow()
             if user.role == "lead":
-                items = [self.reader.lead_item(s, sub, now) for sub in s.scalars(select(Submission))]
+                live = select(Submission).where(Submission.id.not_in(calibration.gold_ids()))
+                items = [self.reader.lead_item(s, sub, now) for sub in s.scalars(live)]
             else:
                 rows = s.execute(select(Assignment, Submission).join(Submission)
                                  .where(Assignment.assessor_id == user.id)).all()

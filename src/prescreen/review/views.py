@@ -16,6 +16,7 @@ from prescreen.report import Citation, DetailFinding, Readiness, Report
 from prescreen.review import accounts
 from prescreen.review.blind import Mask, Snapshot
 from prescreen.review.db import User
+from prescreen.review.errors import NotFound
 from prescreen.review.rules import (
     DecisionAction,
     DecisionView,
@@ -30,6 +31,7 @@ from prescreen.review.rules import (
 from prescreen.verify import clean_quote, region_text
 
 CONTEXT_CHARS = 300
+STRETCH_SECONDS = 60.0  # a transcript's cited stretch: the cues this far either side of the cited span
 # the names code written before DecisionView and ScoreView still imports
 DecisionTuple = DecisionView
 ScoreTuple = ScoreView
@@ -85,6 +87,26 @@ class CitationView(BaseModel):
     context_after: str = Field("", description="Masked text after the quote in the cited place (~300 chars).")
 
 
+class PlaceView(BaseModel):
+    """The whole place a citation points to (a page, a paragraph, a stretch of a transcript), masked as everything
+    an assessor reads, with the quote's span in it."""
+
+    detail_id: str
+    index: int = Field(description="The citation's position among the detail's citations (0-based).")
+    artifact_id: str
+    title: str
+    where: str = Field(description='"p. 3", "para. 12", "00:04:10-00:05:00".')
+    kind: str = Field(description="page, paragraph or transcript stretch.")
+    text: str = Field(description="The place's whole text, masked.")
+    quote_start: int = Field(description="Where the quote starts in `text` (equal to quote_end: not found).")
+    quote_end: int
+
+    @property
+    def parts(self) -> tuple[str, str, str]:
+        """(before, quote, after)."""
+        return self.text[:self.quote_start], self.text[self.quote_start:self.quote_end], self.text[self.quote_end:]
+
+
 class SelfAnalysisView(BaseModel):
     artifact_id: str | None
     locator: str | None
@@ -95,8 +117,8 @@ class DetailView(BaseModel):
     detail_id: str
     outcome_id: str
     text: str
-    drafted_status: DraftStatus
-    confidence: float
+    drafted_status: DraftStatus | None = Field(description="None when the anchoring check hid the AI draft.")
+    confidence: float | None = Field(description="None when the anchoring check hid the AI draft.")
     rationale: str
     citations: list[CitationView]
     self_analysis: list[SelfAnalysisView]
@@ -152,6 +174,7 @@ class AssessorView(BaseModel):
     recommendation: Recommendation | None = None
     comment: str = ""
     artifacts: list[ArtifactView] = Field(default_factory=list)
+    draft_hidden: bool = Field(False, description="The anchoring check: no AI draft is shown, no decision needed.")
 
 
 class AssessorStatus(BaseModel):
@@ -255,6 +278,34 @@ def citation_view(sources: dict[str, Source], citation: Citation, mask: Mask) ->
         where=citation.where,
         quote=mask(quote), context_before=mask(before), context_after=mask(after),
     )
+
+
+def place_text(source: Source, citation: Citation) -> str:
+    """The cited page or paragraph whole; for a transcript, its cues from STRETCH_SECONDS before the cited span
+    to STRETCH_SECONDS after it, one per line."""
+    if source.kind != "transcript" or citation.start is None:
+        return region_text(source, citation) or ""
+    first, last = citation.start - STRETCH_SECONDS, (citation.end or citation.start) + STRETCH_SECONDS
+    return "\n".join(s.text for s in source.segments
+                     if s.start is not None and s.end is not None and s.end >= first and s.start <= last)
+
+
+def place_view(snap: Snapshot, detail_id: str, index: int, mask: Mask) -> PlaceView:
+    """The `index`-th citation of `detail_id`, its whole place masked piece by piece (so the quote's span holds)."""
+    citations = snap.finding(detail_id).citations
+    if not 0 <= index < len(citations):
+        raise NotFound(f"{detail_id} has {len(citations)} cited passage(s): there is no passage {index + 1}")
+    citation = citations[index]
+    source = snap.sources.get(citation.artifact_id)
+    text = place_text(source, citation) if source else ""
+    span = locate(text, citation.quote)
+    i, j = span or (len(text), len(text))
+    before, quote, after = mask(text[:i]), mask(text[i:j]), mask(text[j:])
+    kind = ("transcript stretch" if source and source.kind == "transcript"
+            else "page" if citation.page is not None else "paragraph")
+    return PlaceView(detail_id=detail_id, index=index, artifact_id=citation.artifact_id,
+                     title=mask(source.title if source else ""), where=citation.where, kind=kind,
+                     text=before + quote + after, quote_start=len(before), quote_end=len(before) + len(quote))
 
 
 def self_analysis_views(manifest: Manifest | None, detail_id: str, mask: Mask) -> list[SelfAnalysisView]:

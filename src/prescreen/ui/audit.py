@@ -1,6 +1,8 @@
 """The audit tab, for leads: filters (credential, rubric version, ingest dates), the audit's plots (gr.Plot over
 matplotlib figures), its tables by section, the rubric lint, and downloads: every table as CSV, the
-self-contained HTML report, and an earned result's Open Badge (VC-JWT).
+self-contained HTML report, and an earned result's Open Badge (VC-JWT). The Calibration section marks gold
+submissions, lists the gold set with its true scores, assigns gold reviews and asks an assessor to calibrate again;
+each assessor's calibration, with the flag, is the audit's calibration table.
 
 Downloads are data: links inside the page, never files served by Gradio's file route (which the gate closes to
 everyone). Only a lead's page is filled; every action checks the role again.
@@ -24,6 +26,7 @@ from prescreen.audit.lint import AuditLint, lint_audit
 from prescreen.audit.plots import all_plots
 from prescreen.badges import IssuerSettings, issue_with
 from prescreen.embeddings import make_embedder
+from prescreen.review.calibration import Calibration, GoldView
 from prescreen.review.workflow import ReviewService
 from prescreen.settings import Settings
 from prescreen.ui.common import current_user, esc, notice, ui_errors
@@ -62,6 +65,30 @@ def parse_day(text: str | None, field: str) -> date | None:
         raise gr.Error(f"{field}: write the day as YYYY-MM-DD, e.g. 2026-09-01.", print_exception=False) from None
 
 
+def parse_scores(text: str | None) -> dict[str, str]:
+    """`EO1.1=demonstrated, EO1.2=not_yet` as {detail: score}; empty text: none (the final result's are used)."""
+    scores = {}
+    for pair in filter(None, (p.strip() for p in (text or "").replace("\n", ",").split(","))):
+        detail, sep, score = pair.partition("=")
+        if not sep or not detail.strip() or not score.strip():
+            raise gr.Error(f"True scores: write DETAIL=demonstrated or DETAIL=not_yet, not {pair!r}.",
+                           print_exception=False)
+        scores[detail.strip()] = score.strip().replace(" ", "_")
+    return scores
+
+
+def gold_html(gold: list[GoldView]) -> str:
+    """The gold set with its true scores (the lead's eyes only)."""
+    if not gold:
+        return "<p class='ps-empty'>No gold submission yet: mark a final one above.</p>"
+    rows = "".join(f"<tr><td>#{g.submission}</td><td>{esc(g.label)}</td><td>{esc(g.credential)}</td><td>"
+                   f"{esc(', '.join(f'{d}: {s}' for d, s in g.true_scores.items()))}</td><td>{esc(g.source)}</td>"
+                   f"<td>{g.reviews}</td></tr>" for g in gold)
+    head = "".join(f"<th scope='col'>{h}</th>" for h in ("#", "Submission", "Credential", "True scores", "From",
+                                                          "Gold reviews"))
+    return f"<h3>Gold set</h3><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
 def is_lead(service: ReviewService, request: gr.Request | None) -> bool:
     return current_user(service, request).role == "lead"
 
@@ -80,6 +107,9 @@ class AuditTab:
     outputs: list
     refresh: Callable  # (credential, version, since, until, similarity, request) -> updates of `outputs`
     issue: Callable  # (submission, request) -> updates of the badge outputs
+    mark_gold: Callable  # (submission, scores text, request) -> (message, gold set)
+    assign_gold: Callable  # (assessor, request) -> (message, gold set)
+    require_calibration: Callable  # (assessor, request) -> (message, gold set)
 
 
 def build(service: ReviewService, embedder: Embeddings | None = None, settings: Settings | None = None,
@@ -107,7 +137,11 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
     sections = {}
     for title, _, _ in SECTIONS:
         with gr.Accordion(title, open=title == "Coverage"):
+            if title == "Anchoring check":
+                anchoring_plot = gr.Plot(label="Anchoring", elem_id="audit-plot-anchoring", format="png")
             sections[title] = gr.HTML("", elem_id=f"audit-{title.lower().replace(' ', '-')}")
+            if title == "Calibration":
+                calibration = calibration_form()
     with gr.Accordion("Rubric lint", open=False):
         lint_box = gr.HTML("", elem_id="audit-lint")
     downloads = gr.HTML("", elem_id="audit-downloads")
@@ -118,17 +152,19 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
         issue_button = gr.Button("Issue badge", size="md", scale=0, min_width=150, elem_id="audit-badge-issue")
     badge_message = gr.HTML("", elem_id="audit-badge")
 
-    outputs = [credential, version, summary, *plots.values(), *sections.values(), lint_box, downloads]
+    outputs = [credential, version, summary, *plots.values(), anchoring_plot, *sections.values(), calibration.gold,
+               lint_box, downloads]
+    gold_set = Calibration(service)
     lint_embedder = cache(lambda: embedder or make_embedder(settings))
 
     def render(where: AuditFilter, with_similarity: bool) -> dict:
-        audit = build_audit(service.sessions, where)
+        audit = build_audit(service.sessions, where, calibration=service.program.calibration)
         lint = lint_audit(audit, lint_embedder() if with_similarity else None)
         tables = {t.name: t for t in audit.tables()}
         figures = all_plots(audit)
         return {
             summary: f"<p class='ps-meta'>{esc(where.describe())}</p>" + summary_html(audit),
-            **{plots[name]: figures[name] for name in PLOTS},
+            **{plots[name]: figures[name] for name in PLOTS}, anchoring_plot: figures["anchoring"],
             **{sections[title]: section_html([tables[n] for n in names]) for title, _, names in SECTIONS},
             lint_box: section_html(lint.tables()), downloads: downloads_html(audit, lint),
         }
@@ -142,7 +178,8 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
     def load(request: gr.Request):
         if not is_lead(service, request):
             return tuple(gr.skip() for _ in outputs)  # an assessor's page: the tab stays empty
-        return {**choices(), **render(AuditFilter(), False)}
+        gold = gold_html(gold_set.gold(lead_name(request)))
+        return {**choices(), **render(AuditFilter(), False), calibration.gold: gold}
 
     @ui_errors
     def refresh(cred, ver, first, last, with_similarity, request: gr.Request):
@@ -161,7 +198,68 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
         link = download_link(f"badge-{int(number)}.jwt", issued.jwt, "application/vc+jwt")
         return notice(f"Badge issued for submission #{int(number)}.") + f"<p>{link}</p>"
 
+    def lead_name(request: gr.Request | None) -> str:
+        require_lead(service, request)
+        return current_user(service, request).username
+
+    def done(text: str, request: gr.Request | None) -> tuple[str, str]:
+        return notice(text), gold_html(gold_set.gold(lead_name(request)))
+
+    @ui_errors
+    def mark_gold(number, scores_text, request: gr.Request):
+        lead = lead_name(request)
+        if not number:
+            raise gr.Error("Type the submission's number (its # in the queue).")
+        gold = gold_set.mark_gold(lead, int(number), parse_scores(scores_text) or None)
+        return done(f"{gold.label} is in the gold set (true scores from {gold.source}).", request)
+
+    @ui_errors
+    def assign_gold(assessor, request: gr.Request):
+        ids = gold_set.assign(lead_name(request), (assessor or "").strip())
+        return done(f"Gold reviews assigned to {assessor}: {', '.join(f'#{i}' for i in ids)}.", request)
+
+    @ui_errors
+    def require_calibration(assessor, request: gr.Request):
+        status = gold_set.require(lead_name(request), (assessor or "").strip())
+        return done(f"{status.assessor} gets no live work until they pass calibration again.", request)
+
     refresh_button.click(refresh, [credential, version, since, until, similarity], outputs)
     issue_button.click(issue, [submission], badge_message)
-    return AuditTab(load=load, outputs=outputs, refresh=refresh, issue=issue)
+    form = calibration
+    form.mark.click(mark_gold, [form.submission, form.scores], [form.message, form.gold], api_name="mark_gold")
+    form.assign.click(assign_gold, [form.assessor], [form.message, form.gold], api_name="assign_gold")
+    form.again.click(require_calibration, [form.assessor], [form.message, form.gold],
+                     api_name="require_calibration")
+    return AuditTab(load=load, outputs=outputs, refresh=refresh, issue=issue, mark_gold=mark_gold,
+                    assign_gold=assign_gold, require_calibration=require_calibration)
+
+
+@dataclass
+class CalibrationForm:
+    submission: gr.Number
+    scores: gr.Textbox
+    mark: gr.Button
+    assessor: gr.Textbox
+    assign: gr.Button
+    again: gr.Button
+    message: gr.HTML
+    gold: gr.HTML
+
+
+def calibration_form() -> CalibrationForm:
+    """Below the calibration table: mark gold, assign gold reviews, ask to calibrate again; the gold set."""
+    with gr.Row(elem_classes=["ps-bar"]):
+        submission = gr.Number(label="Submission # to mark gold", value=None, precision=0, minimum=1,
+                               elem_id="audit-gold-submission")
+        scores = gr.Textbox(label="True scores (default: its final result's)", elem_id="audit-gold-scores",
+                            placeholder="EO1.1=demonstrated, EO1.2=not_yet")
+        mark = gr.Button("Mark gold", size="md", scale=0, min_width=130, elem_id="audit-gold-mark")
+    with gr.Row(elem_classes=["ps-bar"]):
+        assessor = gr.Textbox(label="Assessor (username)", elem_id="audit-calibration-assessor")
+        assign = gr.Button("Assign gold reviews", size="md", scale=0, min_width=170, elem_id="audit-gold-assign")
+        again = gr.Button("Ask to calibrate again", size="md", scale=0, min_width=190,
+                          elem_id="audit-calibration-again")
+    message = gr.HTML("", elem_id="audit-calibration-message")
+    gold = gr.HTML("", elem_id="audit-gold-set")
+    return CalibrationForm(submission, scores, mark, assessor, assign, again, message, gold)
 
