@@ -23,12 +23,12 @@ Choose = Callable[[Sequence[Assignment]], Assignment]
 
 
 def hide_draft(s: Session, sub: Submission, settings: AnchoringSettings, lead: str,
-               choose: Choose = random.choice) -> Assignment | None:
-    """When the check is on: hides the draft from one of the submission's live assessors, chosen by `choose`,
-    and records it on the assignment and in the audit log. The one chosen, or None."""
+               choose: Choose | None = None) -> Assignment | None:
+    """When the check is on: hides the draft from one of the submission's live assessors, chosen by `choose`
+    (default: at random), and records it on the assignment and in the audit log. The one chosen, or None."""
     if not settings.check:
         return None
-    chosen = choose(q.assignments(s, sub))
+    chosen = (choose or random.choice)(q.assignments(s, sub))
     chosen.draft_hidden = True
     q.audit(s, lead, "anchoring", sub.id, note=f"AI draft hidden from {chosen.assessor.username}")
     s.flush()
