@@ -14,11 +14,11 @@ import io
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from prescreen.review.demo import USERS
 from tests.app_server import app_env, run_cli, running_app
-from tests.test_ui_e2e import BROWSER_FLAGS, CHROMIUM, SCREENSHOTS, Person
+from tests.test_ui_e2e import CHROMIUM, SCREENSHOTS, Person, browser  # noqa: F401 - browser: its fixture
 
 PASSWORDS = {user: secret for user, secret, *_ in USERS}
 ROLES = {user: role for user, _, role, _ in USERS}
@@ -38,14 +38,6 @@ def demo_url(tmp_path: Path):
     assert done.returncode == 0, done.stdout + done.stderr
     with running_app(env, tmp_path / "app.log") as url:
         yield url
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 class DemoPerson(Person):
@@ -77,7 +69,7 @@ def downloaded_csv(person: Person, name: str, folder: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
 
 
-def test_the_lead_reads_the_audit_on_the_demo_and_an_assessor_never_sees_it(demo_url, browser, tmp_path):
+def test_the_lead_reads_the_audit_on_the_demo_and_an_assessor_never_sees_it(demo_url, browser, tmp_path):  # noqa: F811
     shots = [SCREENSHOTS, tmp_path / "screenshots"]
     lead = DemoPerson(browser, demo_url, "lead", shots)
     lead.sign_in()
