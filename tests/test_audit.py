@@ -350,3 +350,35 @@ def test_long_tables_are_cut_in_html_but_whole_in_csv():
     page = table_html(table, max_rows=200)
     assert page.count("<tr>") == 201 and "The first 200 of 250 rows" in page and "<td>yes</td>" in page
     assert len(table.to_csv().splitlines()) == 251
+
+
+# ---------------------------------------------------------------- the tab's calibration section
+
+
+def test_audit_tab_calibration_marks_gold_and_assigns_gold_reviews_for_a_lead_only(tab):
+    updates = by_id(tab.load(SignedIn("lead")))
+    assert "Calibration: each assessor against the gold set" in updates["audit-calibration"]
+    assert "No gold submission yet" in updates["audit-gold-set"]
+    message, gold_set = tab.mark_gold(1, "", SignedIn("lead"))  # A: final, earned
+    assert "A · attempt 1 is in the gold set (true scores from final)" in message
+    assert "EO1.1: demonstrated, EO1.2: demonstrated, EO2.1: demonstrated" in gold_set
+    message, _ = tab.assign_gold("cy", SignedIn("lead"))
+    assert "Gold reviews assigned to cy: #1." in message
+    message, _ = tab.require_calibration("cy", SignedIn("lead"))
+    assert "cy gets no live work until they pass calibration again" in message
+    refused(lambda: tab.mark_gold(1, "", SignedIn("lead")), "in the gold set already")
+    refused(lambda: tab.mark_gold(3, "EO1.1", SignedIn("lead")), "DETAIL=demonstrated")
+    refused(lambda: tab.mark_gold(None, "", SignedIn("lead")), "Type the submission's number")
+    for action in (lambda: tab.mark_gold(3, "", SignedIn("ana")), lambda: tab.assign_gold("ben", SignedIn("ana")),
+                   lambda: tab.require_calibration("ben", SignedIn("ben"))):
+        refused(action, "Only a lead")
+    rows = {r[0]: r for r in build_audit(tab.kit.service.sessions).table("calibration").rows}
+    assert set(rows) == {"ana", "ben", "cy"} and "cy has not passed calibration yet" in str(rows["cy"][-1])
+
+
+def test_true_scores_typed_in_the_tab_are_parsed():
+    from prescreen.ui.audit import parse_scores
+
+    assert parse_scores("EO1.1=demonstrated, EO1.2 = not yet\nEO2.1=not_yet") == {
+        "EO1.1": D, "EO1.2": N, "EO2.1": N}
+    assert parse_scores("  ") == {}
