@@ -110,7 +110,7 @@ def builds_a_draft(erin: Earner, roster: Path, files: Path) -> None:
     erin.upload("earner-part-1-file", files / "reflection.md")  # Part 3 uploaded as a file
     erin.page.locator("#earner-save").click()
     erin.sees("earner-message", "Draft saved.")
-    erin.sees("earner-part-1-words", "uploaded: reflection.md")
+    erin.sees("earner-part-1-title", "Uploaded as reflection.md")
     erin.fill("earner-artifact-title", "Advisory roster")
     erin.upload("earner-artifact-file", roster)
     erin.page.locator("#earner-add-artifact").click()

@@ -187,10 +187,9 @@ def build(service: ReviewService, earners: EarnerService | None = None) -> Earne
             part = parts[n] if n < len(parts) else None
             saved = stored.draft.parts.get(part.id) if part else None
             typed = saved.text if saved and saved.text is not None else ""
-            uploaded = f" · uploaded: **{saved.upload}** (the self-check counts its words)" if saved and saved.upload \
-                else ""
             updates |= {slot.group: gr.Group(visible=part is not None), slot.text: typed, slot.upload: None,
-                        slot.title: part_title(part), slot.words: form.word_line(typed, part) + uploaded}
+                        slot.title: part_title(part, saved.upload if saved else None),
+                        slot.words: form.word_line(typed, part)}
         return updates
 
     def editor_updates(user: str, stored: StoredDraft, rubric: Rubric, detail_id: str) -> dict:
@@ -394,9 +393,11 @@ def artifact_choices(stored: StoredDraft) -> list[tuple[str, str]]:
     return [(f"{a.id}: {a.title or a.upload}", a.id) for a in stored.draft.artifacts]
 
 
-def part_title(part: RubricPart | None) -> str:
+def part_title(part: RubricPart | None, uploaded: str | None = None) -> str:
     if part is None:
         return ""
     minimum = f" · at least {part.minimum_words} words" if part.minimum_words else ""
     questions = "".join(f"\n- {q}" for q in part.prompts)
-    return f"#### {part.title}{minimum}{questions}"
+    upload = (f"\n\nUploaded as **{uploaded}**: the self-check counts its words. Writing in the box replaces it."
+              if uploaded else "")
+    return f"#### {part.title}{minimum}{questions}{upload}"
