@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from prescreen.bundle import read_manifest
 from prescreen.cli import main
 from prescreen.rubrics import RubricLibrary
+from prescreen.settings import Settings
 from tests.earner_kit import CREDENTIAL, tiny_bundle, write_rubric
 from tests.fakes import StemHashEmbeddings
 
@@ -129,3 +130,15 @@ def test_the_earner_commands_import_on_their_own():
     done = subprocess.run([sys.executable, "-c", "import prescreen.cli_earner as m, prescreen.cli as c; "
                            "assert c.main.get_command(None, 'check') is m.check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_users_add_creates_an_earner_who_signs_in_as_one(db_url, monkeypatch, tmp_path):
+    from prescreen.review.workflow import ReviewService
+
+    monkeypatch.setenv("PRESCREEN_DATABASE_URL", db_url)
+    monkeypatch.setenv("PRESCREEN_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(main, ["users", "add", "dana", "--role", "earner", "--password-stdin"],
+                                input="dana-pass-123\n")
+    assert result.exit_code == 0, result.output
+    service = ReviewService.from_settings(Settings())
+    assert service.authenticate("dana", "dana-pass-123").role == "earner"

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from prescreen.errors import PrescreenError
+from prescreen.review.accounts import ROLES
 from prescreen.settings import Settings
 
 EXIT_UNUSABLE = 2
@@ -219,7 +220,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["lead", "assessor"]), required=True)
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
 @click.option("--display-name", default="", help="Shown in the interface instead of the username.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def users_add(username: str, role: str, display_name: str, password_stdin: bool) -> None:
