@@ -159,7 +159,10 @@ class ReviewKit:
         for name, role in (("lead", "lead"), ("ana", "assessor"), ("ben", "assessor"), ("cy", "assessor")):
             self.service.create_user(name, f"{name}-test-pass", role)
 
-    def screen(self, path: Path):
+    def screen(self, path: Path, progress=None):
+        """The screening made for `path`; like the pipeline, it tells `progress` (when given) its steps."""
+        for step in ("reading the files", "drafting findings") if progress else ():
+            progress(step)
         return self.screenings[str(path)]
 
     def ingest(self, screening=None, **kwargs):

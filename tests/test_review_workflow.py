@@ -4,6 +4,7 @@ agreement and adjudication, attempts, the queue and the audit log. The screener 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -293,6 +294,51 @@ def test_assessor_view_never_shows_the_other_assessors_work(kit):
     assert "ANA-SECRET" not in ben and "override" not in ben and "not_yet" not in ben
     kit.service.submit("ana", sub, "not_yet")
     assert "ANA-SECRET" not in kit.service.open("ben", sub).model_dump_json()
+
+
+def test_ingest_tells_its_progress_step_by_step(kit):
+    from prescreen.review.service import STORING
+
+    told: list[str] = []
+    path = Path("/bundles/progress")
+    kit.screenings[str(path)] = make_screening()
+    sub = kit.service.ingest("lead", path, told.append)
+    assert told == ["reading the files", "drafting findings", STORING] and sub.state == "awaiting_assignment"
+
+
+def test_the_whole_cited_page_is_masked_with_the_quote_marked(kit):
+    from tests.conftest import PAGE_1
+
+    sub = kit.in_review()
+    place = kit.service.cited_place("ana", sub, "EO1.1", 0)
+    before, quote, after = place.parts
+    assert quote == "Staff adopted our working definition of equity by vote on September 3, 2025"
+    assert (place.artifact_id, place.where, place.kind) == ("A1", "p. 1", "page")
+    assert len(place.text) > len(PAGE_1) / 2 and before.count("principal of") == 4 and "every grade" in after
+    assert_blind(place.model_dump_json())
+    assert "[EMAIL]" in place.text and "[PHONE]" in place.text
+    assert kit.service.cited_place("ben", sub, "EO2.1", 0).kind == "paragraph"
+    with pytest.raises(NotFound, match="no cited passage 2"):
+        kit.service.cited_place("ana", sub, "EO1.1", 1)
+    with pytest.raises(NotFound, match="not a detail"):
+        kit.service.cited_place("ana", sub, "EO9.9", 0)
+    with pytest.raises(NotAllowed, match="not assigned to cy"):
+        kit.service.cited_place("cy", sub, "EO1.1", 0)
+    with pytest.raises(NotAllowed, match="only assessors"):
+        kit.service.cited_place("lead", sub, "EO1.1", 0)
+
+
+def test_a_transcript_place_is_the_stretch_around_the_cited_span():
+    from prescreen.models import Segment, Source
+    from prescreen.report import Citation
+    from prescreen.review.views import place_text
+
+    cues = [(30, 40, "Before the stretch starts."), (100, 110, "We cited this."), (150, 160, "Still close."),
+            (300, 310, "Far away.")]
+    source = Source(id="V1", file="meeting.vtt", title="Meeting", role="artifact", kind="transcript",
+                    segments=[Segment(text=t, start=a, end=b) for a, b, t in cues])
+    citation = Citation(artifact_id="V1", start=100, end=110, quote="We cited this", verified=True)
+    assert place_text(source, citation) == "Before the stretch starts.\nWe cited this.\nStill close."
 
 
 def test_citation_context_is_the_text_around_the_quote():

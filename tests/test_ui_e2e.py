@@ -245,6 +245,16 @@ def assessor_opens(person: Person, by_row: bool, shot: str | None = None) -> Non
     person.look()
 
 
+def reads_the_whole_cited_page(person: Person) -> None:
+    """A citation's Full page button opens its whole page below, masked, the same quote marked in it."""
+    quote = person.page.locator("#review-detail-panel mark").first.inner_text()
+    person.page.locator("#review-detail-panel .ps-open-place").first.click()
+    expect(person.page.locator("#review-place mark")).to_have_text(quote, timeout=30_000)
+    assert len(person.page.locator("#review-place blockquote").inner_text()) > len(quote)
+    person.screenshot("review-full-page")
+    person.look()
+
+
 def lead_adjudicates(lead: Person) -> None:
     lead.page.get_by_role("tab", name="Queue").click()
     lead.sees("queue-table", "adjudication")
@@ -287,6 +297,7 @@ def test_two_blind_assessors_and_a_lead_reach_a_final_result(app_url, browser, t
     ana = Person(browser, app_url, "ana", shots)
     ana.sign_in()
     assessor_opens(ana, by_row=True, shot="queue-assessor")
+    reads_the_whole_cited_page(ana)
     ana_scores = review_with_the_mouse(ana, f"{ANA_MARK}: {{detail}} is shown in the evidence", shot="review")
 
     ben = Person(browser, app_url, "ben", shots)

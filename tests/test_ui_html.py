@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -17,6 +18,7 @@ from prescreen.review.workflow import (
     FinalResultView,
     InvalidTransition,
     LeadView,
+    PlaceView,
     QueueItem,
     ScoreView,
     SelfAnalysisView,
@@ -24,6 +26,7 @@ from prescreen.review.workflow import (
 from prescreen.ui import build_app, lead, queue, review, review_form, review_html, shortcuts
 from prescreen.ui.common import highlight, make_auth, ui_errors
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HOSTILE = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'
 
@@ -79,6 +82,41 @@ def test_the_lead_tab_and_the_queue_escape_too():
                      incomplete_reasons=[f"file {IMG}"], status="incomplete", age_days=0.2, my_progress="")
     assert_inert(queue.reasons_html([item]))
     assert queue.precheck_cell(item).startswith("⚠ incomplete: return to earner")
+
+
+def test_each_citation_opens_its_whole_page_escaped_with_the_quote_marked():
+    view = hostile_view()
+    panel = review.detail_html(view, view.details[0])
+    assert "class='ps-open-place' data-place='0'" in panel
+    assert review_html.place_choices(view.details[0]) == [("1 · A1 p. 2", 0)]
+    before, quote = f"Page two {IMG} starts. ", f"quoted {HOSTILE}"
+    text = before + quote + " and the page goes on & on."
+    place = PlaceView(detail_id="EO1.1", index=0, artifact_id="A1", title=f"Title {IMG}", where="p. 2", kind="page",
+                      text=text, quote_start=len(before), quote_end=len(before) + len(quote))
+    html = review_html.place_html(place)
+    assert_inert(html)
+    assert "<mark>quoted &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;</mark> and the page goes on &amp; on." \
+        in html
+    assert "the whole page" in html and "not found word for word" not in html
+    missing = review_html.place_html(place.model_copy(update={"quote_start": len(text), "quote_end": len(text)}))
+    assert "not found word for word" in missing and "<mark></mark>" in missing
+
+
+def test_an_ingest_moves_one_bar_through_the_pipelines_real_steps(tmp_path):
+    from prescreen.pipeline import Screener
+    from prescreen.settings import Settings
+    from tests.fakes import StemHashEmbeddings
+
+    moves: list[tuple] = []
+    bar = lead.progress_bar(lambda at, desc, unit: moves.append((at, desc)))
+    told: list[str] = []
+    screener = Screener(Settings(data_dir=tmp_path / "data"), embedder=StemHashEmbeddings())
+    screener.screen(EXAMPLES / "lincoln-elementary", lambda step: (told.append(step), bar(step)))
+    bar(lead.STORING)
+    assert told == lead.INGEST_STEPS[:-1], "the bar knows every step the pipeline names, in its order"
+    steps = len(lead.INGEST_STEPS)
+    assert [at for at, _ in moves] == [(k, steps) for k in range(steps)]
+    assert moves[1][1] == "Reading the files…" and moves[-1][1] == "Storing the submission…"
 
 
 def test_progress_counts_details_decided_and_scored():

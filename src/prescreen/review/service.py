@@ -71,8 +71,10 @@ from prescreen.review.views import (
 )
 
 if TYPE_CHECKING:
-    from prescreen.pipeline import Screening
+    from prescreen.pipeline import Progress, Screening
     from prescreen.settings import Settings
+
+STORING = "storing the submission"  # ingest's last step, after the pipeline's
 
 
 class ReviewService:
@@ -81,7 +83,7 @@ class ReviewService:
     def __init__(
         self,
         session_factory: sessionmaker,
-        screen: Callable[[Path], Screening],
+        screen: Callable[..., Screening],  # (path) or (path, progress): see ingest
         deidentify: Deidentify | None = None,
         *,
         passwords: accounts.Passwords | None = None,
@@ -125,6 +127,18 @@ class ReviewService:
             q.audit(s, actor, "create_user", note=f"{username} ({role})")
             return user_view(user)
 
+    def add_account(self, actor: str, username: str, password: str, role: str, display_name: str = "") -> UserView:
+        """A lead creates an account (an earner, an assessor, another lead), recorded under the lead's name."""
+        with self._tx() as s:
+            self._actor(s, actor, "lead", "create accounts")
+        return self.create_user(username, password, role, display_name, actor=actor)
+
+    def accounts(self, actor: str) -> list[UserView]:
+        """Every account, for a lead: username, role and display name (never a password hash)."""
+        with self._tx() as s:
+            self._actor(s, actor, "lead", "list accounts")
+            return [user_view(u) for u in s.scalars(select(User).order_by(User.role, User.username))]
+
     def authenticate(self, username: str, password: str, address: str | None = None) -> UserView:
         """The user, when the password is theirs. Failed attempts are throttled per username and per address
         (`address`: the client's, when the edge knows it) with a delay that grows; the log keeps a capped name."""
@@ -167,18 +181,22 @@ class ReviewService:
         if user is None or not user.active:
             raise AuthError(f"{username!r} is not a known, active user: sign in again")
         if role and user.role != role:
-            raise NotAllowed(f"{username} is {'a lead' if user.role == 'lead' else 'an assessor'}: "
+            raise NotAllowed(f"{username} is {'an' if user.role[0] in 'aeiou' else 'a'} {user.role}: "
                              f"only {role}s may {doing}")
         return user
 
     # ------------------------------------------------------------ lead: ingest
 
-    def ingest(self, actor: str, bundle: Path) -> SubmissionView:
-        """Screen the bundle, then store submission, run, findings and audit entry in one transaction."""
+    def ingest(self, actor: str, bundle: Path, progress: Progress | None = None) -> SubmissionView:
+        """Screen the bundle, then store submission, run, findings and audit entry in one transaction.
+
+        `progress` is told each step by name: the pipeline's (see pipeline.Screener.screen), then STORING."""
         bundle = Path(bundle)
         with self._tx() as s:
             self._actor(s, actor, "lead", "ingest bundles")
-        screening = self._screen(actor, bundle)  # seconds: no transaction is open meanwhile
+        screening = self._screen(actor, bundle, progress)  # seconds: no transaction is open meanwhile
+        if progress:
+            progress(STORING)
         try:
             with self._tx() as s:
                 lead = self._actor(s, actor, "lead", "ingest bundles")
@@ -188,12 +206,12 @@ class ReviewService:
             raise InvalidTransition(f"{bundle.name} was ingested by another action at the same moment: "
                                     "ingest it again to add a screening run") from exc
 
-    def _screen(self, actor: str, bundle: Path) -> Screening:
+    def _screen(self, actor: str, bundle: Path, progress: Progress | None = None) -> Screening:
         """The screening, or InvalidInput when the bundle cannot be screened at all (not a zip, no manifest,
         unknown credential, hostile zip): such a bundle never becomes a submission, and the audit log says it
         was refused. Messages name the file, never a path on the server."""
         try:
-            screening = self.screen(bundle)
+            screening = self.screen(bundle, progress) if progress else self.screen(bundle)
             problem = screening.report.message or "it cannot be screened"
         except BundleError as exc:
             screening, problem = None, str(exc)

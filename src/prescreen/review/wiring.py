@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from prescreen.pipeline import Screener, Screening
+    from prescreen.pipeline import Progress, Screener, Screening
     from prescreen.settings import Settings
 
 
@@ -21,14 +21,15 @@ class LazyScreener:
         self._screener: Screener | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, path: Path) -> Screening:
+    def __call__(self, path: Path, progress: Progress | None = None) -> Screening:
+        """The screening of `path`; `progress` is told each step of the pipeline by name."""
         with self._lock:
             if self._screener is None:
                 from prescreen.llm import make_drafter
                 from prescreen.pipeline import Screener
 
                 self._screener = Screener(self.settings, drafter=make_drafter(self.settings, self.drafter))
-        return self._screener.screen(path)
+        return self._screener.screen(path, progress) if progress else self._screener.screen(path)
 
 
 def migrated_sessions(settings: Settings):

@@ -65,6 +65,7 @@ from prescreen.review.views import (
     DetailView,
     FinalResultView,
     LeadView,
+    PlaceView,
     PreviousAttempt,
     PreviousDetail,
     QueueItem,
@@ -78,19 +79,20 @@ from prescreen.review.views import (
     detail_view,
     flags,
     locate,
+    place_view,
     self_analysis_views,
 )
 from prescreen.review.wiring import LazyScreener
 
 __all__ = [
-    "ALLOWED_FROM", "BLIND_DECIDED_BY", "CONTEXT_CHARS", "DRAFT_STATUSES", "INCOMPLETE_PROBLEMS", "MAX_ATTEMPTS",
-    "READINESS_ORDER", "SCORES", "AdjudicationItem", "ArtifactView", "AssessorStatus", "AssessorView", "AssessorWork",
-    "Action", "AuditEntry", "AuthError", "CitationView", "DecisionAction", "DecisionView", "Deidentify", "DetailView",
-    "DraftStatus", "FinalResultView", "InvalidInput", "InvalidTransition", "LazyScreener", "LeadView", "Masker",
-    "NotAllowed", "NotFound", "PreviousAttempt", "PreviousDetail", "QueueItem", "Recommendation", "Result",
-    "ResultSource", "ReviewError", "ReviewService", "ScoreValue", "ScoreView", "SelfAnalysisView", "Snapshot",
-    "Snapshots", "State", "SubmissionView", "UserView", "adjudication_items", "allowed_now", "around", "assessor_work",
+    "ALLOWED_FROM", "Action", "AdjudicationItem", "ArtifactView", "AssessorStatus", "AssessorView", "AssessorWork",
+    "AuditEntry", "AuthError", "BLIND_DECIDED_BY", "CONTEXT_CHARS", "CitationView", "DRAFT_STATUSES", "DecisionAction",
+    "DecisionView", "Deidentify", "DetailView", "DraftStatus", "FinalResultView", "INCOMPLETE_PROBLEMS", "InvalidInput",
+    "InvalidTransition", "LazyScreener", "LeadView", "MAX_ATTEMPTS", "Masker", "NotAllowed", "NotFound", "PlaceView",
+    "PreviousAttempt", "PreviousDetail", "QueueItem", "READINESS_ORDER", "Recommendation", "Result", "ResultSource",
+    "ReviewError", "ReviewService", "SCORES", "ScoreValue", "ScoreView", "SelfAnalysisView", "Snapshot", "Snapshots",
+    "State", "SubmissionView", "UserView", "adjudication_items", "allowed_now", "around", "assessor_work",
     "citation_view", "compare", "default_deidentify", "detail_view", "earner_key", "flags", "identity_terms", "label",
-    "locate", "not_ingested", "override_choices", "precheck", "recommendation_of", "require_state", "result_of",
-    "scrub_paths", "self_analysis_views", "unmasked"
+    "locate", "not_ingested", "override_choices", "place_view", "precheck", "recommendation_of", "require_state",
+    "result_of", "scrub_paths", "self_analysis_views", "unmasked"
 ]

@@ -7,12 +7,14 @@ What the lead sees is unmasked (the earner's identity included): this tab is nev
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from prescreen.errors import PrescreenError
+from prescreen.review.service import STORING
 from prescreen.review.workflow import LeadView, ReviewService, SubmissionView, allowed_now
 from prescreen.ui import queue as queue_tab
 from prescreen.ui.common import SCORE_CHOICES, current_user, notice, pretty, ui_errors
@@ -29,11 +31,26 @@ NO_SUBMISSION = "<p class='ps-empty'>Choose a submission, then press Open.</p>"
 # ---------------------------------------------------------------- ingest: uploaded originals never linger
 
 
-def ingest_upload(service: ReviewService, user: str, bundle: Path, uploaded: bool) -> SubmissionView:
-    """Screen and store the bundle. An upload (Gradio's temporary copy of the earner's raw, unmasked work) is
-    deleted as soon as ingest has read it, whatever the outcome; messages name it by its file name only."""
+#: ingest's steps as the pipeline and the service name them, in order: one bar moves through them
+INGEST_STEPS = ["opening the bundle", "reading the files", "indexing", "retrieving evidence", "drafting findings",
+                STORING]
+
+
+def progress_bar(progress: Callable[..., object]) -> Callable[[str], None]:
+    """A progress callback for ingest that moves one bar (a gr.Progress) to the step it is told, by its name."""
+    def told(step: str) -> None:
+        done = INGEST_STEPS.index(step) if step in INGEST_STEPS else 0
+        progress((done, len(INGEST_STEPS)), desc=f"{step[:1].upper()}{step[1:]}…", unit="steps")
+    return told
+
+
+def ingest_upload(service: ReviewService, user: str, bundle: Path, uploaded: bool,
+                  progress: Callable[[str], None] | None = None) -> SubmissionView:
+    """Screen and store the bundle, telling `progress` each step. An upload (Gradio's temporary copy of the
+    earner's raw, unmasked work) is deleted as soon as ingest has read it, whatever the outcome; messages name
+    it by its file name only."""
     try:
-        return service.ingest(user, bundle)
+        return service.ingest(user, bundle, progress)
     except PrescreenError as exc:
         raise gr.Error(without_paths(str(exc), bundle)) from None
     finally:
@@ -246,8 +263,7 @@ def build(service: ReviewService) -> LeadTab:
             raise gr.Error("Upload a bundle (.zip), or type the path of a bundle folder or .zip on this server.")
         if not Path(bundle).exists():
             raise gr.Error(f"{Path(bundle).name}: no such file or folder on the server.")
-        progress(0, desc="Screening the bundle: reading its files, indexing them, drafting findings")
-        sub = ingest_upload(service, user, Path(bundle), uploaded=bool(uploaded))
+        sub = ingest_upload(service, user, Path(bundle), uploaded=bool(uploaded), progress=progress_bar(progress))
         text = f"Ingested {sub.label}: {pretty(sub.state)} (readiness {pretty(sub.readiness)})."
         return {**shown(user, sub.id, text, "warn" if sub.incomplete else "ok"), f.upload: None, f.path: ""}
 

@@ -35,11 +35,14 @@ from prescreen.ui.review_html import (  # noqa: F401 - the tab's HTML, read by t
     final_html,
     header_html,
     overview_html,
+    place_choices,
+    place_html,
     progress_line,
 )
 
 ACTION_CHOICES = [("Confirm the drafted status", "confirm"), ("Override it", "override")]
 NO_SUBMISSION = "<p class='ps-empty'>Choose a submission from your queue, then press Open.</p>"
+NO_PLACE = "<p class='ps-dim'>Press Full page on a cited passage (or pick it here) to read its whole page.</p>"
 
 
 # ---------------------------------------------------------------- the tab
@@ -62,6 +65,22 @@ class ReviewTab:
 
 
 @dataclass
+class PlaceArea:
+    """Under the detail: the whole page of a cited passage, picked by its number (or its Full page button)."""
+
+    box: gr.Accordion
+    picker: gr.Radio
+    html: gr.HTML
+
+
+def place_area() -> PlaceArea:
+    with gr.Accordion("The whole cited page", open=True, elem_id="review-place-box") as box:
+        picker = gr.Radio([], label="Cited passage", elem_id="review-place-picker")
+        html = gr.HTML(NO_PLACE, elem_id="review-place")
+    return PlaceArea(box=box, picker=picker, html=html)
+
+
+@dataclass
 class Form:
     """The tab's components that handlers read and update."""
 
@@ -80,11 +99,12 @@ class Form:
     buttons: list
     comment: gr.Textbox
     final: gr.HTML
+    places: PlaceArea
 
     def outputs(self) -> list:
         return [self.screen, self.header, self.progress, self.detail_picker, self.detail, self.action,
                 self.new_status, self.reason, self.score, self.feedback, self.saved, self.overview, *self.buttons,
-                self.comment, self.final]
+                self.comment, self.final, self.places.picker, self.places.html]
 
     def choices(self) -> list:
         return [self.action, self.new_status, self.reason, self.score, self.feedback]
@@ -108,13 +128,14 @@ def layout() -> tuple[Form, dict]:
                 prev_button = gr.Button("← Previous", scale=0, min_width=120, size="md", elem_id="review-prev")
                 next_button = gr.Button("Next →", scale=0, min_width=120, size="md", elem_id="review-next")
             detail = gr.HTML("", elem_id="review-detail-panel")
+            places = place_area()
         with gr.Column(scale=2, min_width=320, elem_classes=["ps-controls"]):
-            form, buttons = controls(screen, header, progress, detail_picker, detail, final)
+            form, buttons = controls(screen, header, progress, detail_picker, detail, final, places)
     buttons.update(picker=picker, open=open_button, prev=prev_button, next=next_button)
     return form, buttons
 
 
-def controls(screen, header, progress, detail_picker, detail, final) -> tuple[Form, dict]:
+def controls(screen, header, progress, detail_picker, detail, final, places: PlaceArea) -> tuple[Form, dict]:
     """The decision, score and submit controls beside the detail."""
     gr.Markdown("### Your decision on the drafted finding")
     action = gr.Radio(ACTION_CHOICES, label="Drafted finding", elem_id="review-action")
@@ -139,7 +160,8 @@ def controls(screen, header, progress, detail_picker, detail, final) -> tuple[Fo
     submit = gr.Button("Submit review", variant="primary", size="md", elem_id="review-submit")
     form = Form(screen=screen, header=header, progress=progress, detail_picker=detail_picker, detail=detail,
                 action=action, new_status=new_status, reason=reason, score=score, feedback=feedback, saved=saved,
-                overview=overview, buttons=[save_next, save, bulk, submit], comment=comment, final=final)
+                overview=overview, buttons=[save_next, save, bulk, submit], comment=comment, final=final,
+                places=places)
     return form, dict(save_next=save_next, save=save, bulk=bulk, submit=submit)
 
 
@@ -155,7 +177,7 @@ def render(form: Form, view: AssessorView, detail_id: str | None, message: str =
         form.detail: detail_html(view, current), form.overview: overview_html(view, current.detail_id),
         form.saved: notice(message, "ok") if message else "",
         form.action: gr.Radio(value=decision.action if decision else None, interactive=live),
-        form.new_status: gr.Dropdown(choices=override_choices(current.drafted_status),
+        form.new_status: gr.Dropdown(choices=override_choices(current.drafted_status) if current.drafted_status else [],
                                      value=decision.new_status if decision else None, interactive=live),
         form.reason: gr.Textbox(value=decision.reason if decision else "", interactive=live),
         form.score: gr.Radio(value=scored.score if scored else None, interactive=live),
@@ -163,6 +185,8 @@ def render(form: Form, view: AssessorView, detail_id: str | None, message: str =
         **{button: gr.Button(interactive=live) for button in form.buttons},
         form.comment: gr.Textbox(value=view.comment, interactive=live),
         form.final: final_html(final, "Final result of this submission (for calibration)"),
+        form.places.picker: gr.Radio(choices=place_choices(current), value=None),
+        form.places.html: NO_PLACE,
     }
 
 
@@ -258,6 +282,16 @@ def build(service: ReviewService) -> ReviewTab:
         return render(form, view, screen.shown, f"Confirmed {len(todo)}: {', '.join(todo)}.", screen.read)
 
     @ui_errors
+    def open_place(screen, index, request: gr.Request):
+        """The whole page of the shown detail's cited passage `index`, masked, the quote marked."""
+        screen = opened(screen)
+        if index is None:
+            return gr.skip()
+        user = current_user(service, request).username
+        place = service.cited_place(user, screen.view.submission, screen.shown, int(index))
+        return {form.places.html: place_html(place), form.places.box: gr.Accordion(open=True)}
+
+    @ui_errors
     def submit_review(screen, note, request: gr.Request):
         screen = opened(screen)
         recommendation = implied_recommendation(screen.view)
@@ -270,7 +304,7 @@ def build(service: ReviewService) -> ReviewTab:
 
     wire(form, buttons, dict(open_review=open_review, goto=goto, go_previous=go_previous, go_next=go_next,
                              save_here=save_here, save_and_next=save_and_next, confirm_read=confirm_read,
-                             submit_review=submit_review))
+                             submit_review=submit_review, open_place=open_place))
     return ReviewTab(picker=buttons["picker"], show=show_review, outputs=outputs, choices=review_choices)
 
 
@@ -290,3 +324,6 @@ def wire(form: Form, buttons: dict, h: dict) -> None:
     form.feedback.submit(h["save_and_next"], fields, outputs, show_progress_on=one)
     buttons["bulk"].click(h["confirm_read"], [form.screen], outputs, show_progress_on=one)
     buttons["submit"].click(h["submit_review"], [form.screen, form.comment], outputs, show_progress_on=one)
+    places = form.places
+    places.picker.input(h["open_place"], [form.screen, places.picker], [places.html, places.box],
+                        show_progress_on=[places.html])

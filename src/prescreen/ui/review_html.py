@@ -6,7 +6,7 @@ Every text that comes from a submission is escaped (common.esc) before it goes i
 
 from __future__ import annotations
 
-from prescreen.review.workflow import AssessorView, DetailView, FinalResultView
+from prescreen.review.workflow import AssessorView, CitationView, DetailView, FinalResultView, PlaceView
 from prescreen.ui.common import badge, bullet_list, esc, highlight, notice, pretty, table
 from prescreen.ui.review_form import done, implied_recommendation
 
@@ -59,11 +59,37 @@ def overview_html(view: AssessorView, current: str | None) -> str:
     return table(["Detail", "Drafted", "Your decision", "Your score"], rows, "ps-table ps-overview")
 
 
-def citation_html(citation) -> str:
-    title = f" {esc(citation.title)}" if citation.title and citation.title != citation.artifact_id else ""
-    caption = f"<code>{esc(citation.artifact_id)}</code>{title} · <span class='ps-where'>{esc(citation.where)}</span>"
+def cited_caption(artifact_id: str, title: str, where: str) -> str:
+    named = f" {esc(title)}" if title and title != artifact_id else ""
+    return f"<code>{esc(artifact_id)}</code>{named} · <span class='ps-where'>{esc(where)}</span>"
+
+
+def citation_html(citation: CitationView, index: int = 0) -> str:
+    """A cited passage in its context, with a button that opens its whole page below (the place picker's choice
+    `index`, pressed by the page's script)."""
+    caption = cited_caption(citation.artifact_id, citation.title, citation.where)
+    button = (f" <button type='button' class='ps-open-place' data-place='{index}' "
+              f"title='Open the whole cited page below, the quote marked'>Full page</button>")
     passage = highlight(citation.context_before, citation.quote, citation.context_after)
-    return f"<figure class='ps-cite'><figcaption>{caption}</figcaption><blockquote>{passage}</blockquote></figure>"
+    return (f"<figure class='ps-cite'><figcaption>{caption}{button}</figcaption>"
+            f"<blockquote>{passage}</blockquote></figure>")
+
+
+def place_choices(detail: DetailView) -> list[tuple[str, int]]:
+    """One choice per cited passage of the detail: its number, file and place."""
+    return [(f"{i + 1} · {c.artifact_id} {c.where}", i) for i, c in enumerate(detail.citations)]
+
+
+def place_html(place: PlaceView) -> str:
+    """The whole cited page, paragraph or transcript stretch (masked), the quote marked; or why it is missing."""
+    caption = f"{cited_caption(place.artifact_id, place.title, place.where)} · the whole {esc(place.kind)}"
+    if not place.text:
+        return f"<p class='ps-dim'>{caption}: its text could not be read.</p>"
+    missing = "" if place.quote_end > place.quote_start else (
+        "<p class='ps-dim'>The quote is not found word for word in this text.</p>")
+    return (f"<figure class='ps-cite ps-place' id='review-place-text'><figcaption>{caption}</figcaption>{missing}"
+            f"<blockquote class='ps-pre' style='max-height: 32rem; overflow: auto'>{highlight(*place.parts)}"
+            "</blockquote></figure>")
 
 
 def self_analysis_html(detail: DetailView) -> str:
@@ -101,16 +127,23 @@ def provenance_html(detail: DetailView) -> str:
     return f" <span class='ps-dim ps-provenance'>· {esc(text)}</span>"
 
 
+def drafted_html(detail: DetailView) -> str:
+    if detail.drafted_status is None:  # the anchoring check hid the AI draft from this assessor
+        return "<p class='ps-dim'>No AI draft is shown to you for this submission: score it from the evidence.</p>"
+    confidence = f"{detail.confidence:.2f}" if detail.confidence is not None else "—"
+    return (f"<p>Drafted: {badge(detail.drafted_status)} <span class='ps-dim'>confidence {confidence}</span>"
+            f"{provenance_html(detail)}</p>")
+
+
 def detail_html(view: AssessorView, detail: DetailView) -> str:
-    citations = "".join(citation_html(c) for c in detail.citations) or (
+    citations = "".join(citation_html(c, i) for i, c in enumerate(detail.citations)) or (
         "<p class='ps-dim'>No passage cited: the pre-screen found no evidence for this detail.</p>")
     issues = bullet_list(detail.issues, "ps-issues") or "<p class='ps-dim'>None.</p>"
     return (
         f"<section class='ps-detail' aria-label='Detail {esc(detail.detail_id)}'>"
         f"<h3>{esc(detail.detail_id)} <span class='ps-dim'>· outcome {esc(detail.outcome_id)}</span></h3>"
         f"<p class='ps-detail-text'>{esc(detail.text)}</p>"
-        f"<p>Drafted: {badge(detail.drafted_status)} <span class='ps-dim'>confidence "
-        f"{detail.confidence:.2f}</span>{provenance_html(detail)}</p>"
+        f"{drafted_html(detail)}"
         f"<p class='ps-rationale'>{esc(detail.rationale)}</p>"
         f"<h4>Cited passages ({len(detail.citations)})</h4>{citations}"
         f"<h4>The earner's self-analysis</h4>{self_analysis_html(detail)}"

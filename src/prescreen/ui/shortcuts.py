@@ -59,6 +59,18 @@ SCRIPT = """
     if (next && !next.disabled) { e.preventDefault(); e.stopPropagation(); next.click(); next.focus(); }
   }
   document.addEventListener("keydown", arrow, true);
+  document.addEventListener("click", (e) => {  // a citation's Full page button picks its place below
+    const button = e.target.closest && e.target.closest(".ps-open-place");
+    if (!button) return;
+    const pick = (again) => {
+      const input = document.querySelectorAll("#review-place-picker input[type=radio]")[Number(button.dataset.place)];
+      if (input) { input.click(); document.getElementById("review-place-box")?.scrollIntoView({ block: "start" }); }
+      else if (again) {  // the box is closed (its choices are not on the page): open it, then pick
+        document.querySelector("#review-place-box button")?.click(); setTimeout(() => pick(false), 300);
+      }
+    };
+    pick(true);
+  });
   document.addEventListener("keydown", (e) => {
     if (!visible(document.getElementById("review-detail-panel"))) return;
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
