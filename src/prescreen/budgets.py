@@ -65,7 +65,8 @@ class SubmissionBudget:
         _check(chars, self.limits.max_file_chars, "the file holds {n:,} characters of text")
         _check(self.chars + chars, self.limits.max_total_chars,
                "with this file, the submission's artifacts hold {n:,} characters of text")
-        _check(self.pages + pages, self.limits.max_total_pages, "with this file, the submission's artifacts have {n:,} pages")
+        _check(self.pages + pages, self.limits.max_total_pages,
+               "with this file, the submission's artifacts have {n:,} pages")
         self.chars, self.pages = self.chars + chars, self.pages + pages
 
 

@@ -37,7 +37,9 @@ _BLOCK = 64 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _IGNORED_PREFIXES = ("__MACOSX/",)
 _IGNORED_NAMES = (".DS_Store",)
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError,
+)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -225,7 +227,9 @@ def check_package(path: Path, limits: LimitSettings) -> None:
     with zipfile.ZipFile(path) as package:
         infos = package.infolist()
         if len(infos) > limits.max_zip_entries:
-            raise UnsafeArchiveError(f"the file holds {len(infos)} parts, more than the limit of {limits.max_zip_entries}")
+            raise UnsafeArchiveError(
+                f"the file holds {len(infos)} parts, more than the limit of {limits.max_zip_entries}"
+            )
         budget = _Budget(limit=int(limits.max_zip_total_mb * MIB))
         for info in infos:
             _stream(package, info, budget, limits.max_zip_ratio)
@@ -322,8 +326,10 @@ def _cap_fields(doc: YamlDoc) -> list[ManifestIssue]:
             where = (*loc, key if isinstance(key, int | str) else str(key))
             if isinstance(value, str) and len(value) > (cap := _cap_for(where)):
                 node[key] = value[:cap]  # type: ignore[index]
-                issues.append(ManifestIssue(location=dotted(where), line=doc.line_of(where), message=(
-                    f"{len(value)} characters, more than the {cap} this field may hold: only the first {cap} are kept")))
+                message = (
+                    f"{len(value)} characters, more than the {cap} this field may hold: only the first {cap} are kept"
+                )
+                issues.append(ManifestIssue(location=dotted(where), line=doc.line_of(where), message=message))
             elif isinstance(value, dict | list):
                 stack.append((value, where))
     return sorted(issues, key=lambda issue: (issue.line or 0, issue.location))

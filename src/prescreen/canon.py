@@ -26,7 +26,7 @@ def _ascii_look_alike(homoglyphs: list[dict[str, str]]) -> str | None:
     """The ASCII letter (else digit) a character imitates, or None."""
     singles = [h["c"] for h in homoglyphs if len(h["c"]) == 1 and h["c"].isascii() and h["c"].isalnum()]
     letters = [c for c in singles if c.isalpha()]
-    return (letters or singles or [None])[0]
+    return next(iter(letters or singles), None)
 
 
 @lru_cache(maxsize=1)

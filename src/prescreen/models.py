@@ -211,7 +211,8 @@ class Source(BaseModel):
         description="Reviewers' comments in a Word file: never evidence, but checked for instructions to an AI.",
     )
     unread: list[str] = Field(
-        default_factory=list, description="Places in the file that could not be read, e.g. a cue with an impossible time."
+        default_factory=list,
+        description="Places in the file that could not be read, e.g. a cue with an impossible time.",
     )
 
     @property

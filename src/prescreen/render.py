@@ -65,7 +65,7 @@ def _details(report: Report, rubric: Rubric | None) -> list[str]:
     for finding in report.details:
         if finding.outcome_id != outcome:
             outcome = finding.outcome_id
-            lines += [f"### {outcome} {titles.get(outcome, '')}".rstrip(), ""]
+            lines += [f"### {outcome} {titles.get(outcome or '', '')}".rstrip(), ""]
         lines += _finding(finding, texts.get(finding.detail_id))
     return lines
 

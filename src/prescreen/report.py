@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prescreen.models import ManifestIssue, Status
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 Readiness = Literal["ready", "not_ready", "unscreenable"]
 IssueKind = Literal[
@@ -105,7 +105,9 @@ class OutcomeCall(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     max_tokens: int = Field(0, description="The cap on each answer's tokens, sized from the outcome's schema.")
-    elapsed_s: float = Field(0.0, description="Seconds from the outcome's first call to its last answer or its cancellation.")
+    elapsed_s: float = Field(
+        0.0, description="Seconds from the outcome's first call to its last answer or its cancellation."
+    )
     deadline_s: float = Field(0.0, description="The outcome's deadline: its calls are cancelled when it passes.")
 
 
@@ -185,10 +187,13 @@ class Report(BaseModel):
     prompt_version: str | None = Field(None, description="Added: the drafting prompt's id and version (LLM drafter).")
     llm_usage: LLMUsage | None = Field(None, description="Added: tokens and cost of LLM drafting.")
     drafter_notes: list[str] = Field(
-        default_factory=list, description="Added: e.g. outcomes where the LLM failed and the extractive drafter stood in."
+        default_factory=list,
+        description="Added: e.g. outcomes where the LLM failed and the extractive drafter stood in.",
     )
     drafter_summary: DrafterSummary | None = Field(
-        None, description="Added: who drafted which outcomes, read from the findings' `drafted_by`; `drafter` is its label.")
+        None,
+        description="Added: who drafted which outcomes, read from the findings' `drafted_by`; `drafter` is its label.",
+    )
 
     @model_validator(mode="after")
     def _honest_drafter(self) -> Report:

@@ -66,13 +66,15 @@ class Retriever:
         for ranking in (_top(lexical, self.settings.candidates), _top(semantic, self.settings.candidates)):
             for rank, id_ in enumerate(ranking):
                 fused[id_] = fused.get(id_, 0.0) + 1.0 / (RRF_K + rank + 1)
-        best = sorted(fused, key=fused.get, reverse=True)[: self.settings.top_k]
+        best = sorted(fused, key=fused.__getitem__, reverse=True)[: self.settings.top_k]
         return [
-            Candidate(chunk=self.chunks[i], similarity=semantic.get(i, 0.0), lexical=lexical.get(i, 0.0), fused=fused[i])
+            Candidate(
+                chunk=self.chunks[i], similarity=semantic.get(i, 0.0), lexical=lexical.get(i, 0.0), fused=fused[i]
+            )
             for i in best
             if i in self.chunks
         ]
 
 
 def _top(scores: dict[str, float], n: int) -> list[str]:
-    return sorted(scores, key=scores.get, reverse=True)[:n]
+    return sorted(scores, key=scores.__getitem__, reverse=True)[:n]

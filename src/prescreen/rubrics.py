@@ -26,7 +26,9 @@ def load_rubric(path: Path) -> Rubric:
     try:
         return Rubric.model_validate(doc.data)
     except ValidationError as exc:
-        lines = [f"{path}{f' line {line}' if line else ''}: {loc}: {msg}" for loc, line, msg in doc.describe_errors(exc)]
+        lines = [
+            f"{path}{f' line {line}' if line else ''}: {loc}: {msg}" for loc, line, msg in doc.describe_errors(exc)
+        ]
         raise RubricError("invalid rubric\n" + "\n".join(lines)) from exc
 
 

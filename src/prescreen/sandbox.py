@@ -29,7 +29,7 @@ MIB = 1024 * 1024
 
 
 @lru_cache(maxsize=1)
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     """A fork-server context: workers are forked from a clean process, never from one running threads."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["prescreen.extract"])

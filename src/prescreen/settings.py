@@ -54,16 +54,24 @@ class LimitSettings(BaseModel):
     max_zip_ratio: float = Field(100, gt=1, description="Largest compression ratio allowed for one entry.")
     # budgets: past one, the file is reported as too_large (with what to do) instead of being read
     max_artifacts: int = Field(60, ge=1, description="Artifacts one submission may list (its parts are not counted).")
-    max_file_chars: int = Field(300_000, ge=1000, description="Characters of text one artifact may hold (~150 dense pages).")
+    max_file_chars: int = Field(
+        300_000, ge=1000, description="Characters of text one artifact may hold (~150 dense pages)."
+    )
     max_file_pages: int = Field(500, ge=1, description="Pages one PDF may have.")
-    max_part_chars: int = Field(100_000, ge=1000, description="Characters of text one part (narrative, reflection) may hold.")
+    max_part_chars: int = Field(
+        100_000, ge=1000, description="Characters of text one part (narrative, reflection) may hold."
+    )
     max_total_chars: int = Field(
         400_000, ge=1000,
         description="Characters of text in all artifacts of a submission. With the parts' caps this bounds its chunks, "
         "so its embedding time (about 800 chunks in all: near a minute, cold, on two CPU cores).")
     max_total_pages: int = Field(800, ge=1, description="PDF pages in all artifacts of a submission.")
-    extract_timeout_s: float = Field(30, gt=0, description="Seconds one file's extraction may take; then it is stopped.")
-    extract_memory_mb: int = Field(1024, ge=256, description="Memory one file's extraction may use; then it is stopped.")
+    extract_timeout_s: float = Field(
+        30, gt=0, description="Seconds one file's extraction may take; then it is stopped."
+    )
+    extract_memory_mb: int = Field(
+        1024, ge=256, description="Memory one file's extraction may use; then it is stopped."
+    )
 
 
 class LLMSettings(BaseModel):
@@ -86,7 +94,9 @@ class LLMSettings(BaseModel):
     system_role: Literal["auto", "yes", "no"] = Field(
         "auto", description="`no`: the rules go in the first user turn, for chat templates without a system role; "
         "`auto`: so for model families known to lack one (Gemma), or once a server refuses a system message.")
-    max_passages: int = Field(8, ge=1, description="Passages shown to the model per essential outcome (each detail's best in turn).")
+    max_passages: int = Field(
+        8, ge=1, description="Passages shown to the model per essential outcome (each detail's best in turn)."
+    )
     token_budget: int = Field(120_000, ge=1000, description="Prompt + completion tokens one submission may spend.")
     price_in_per_mtok: float = Field(0.15, ge=0, description="USD per million prompt tokens (0 for a local server).")
     price_out_per_mtok: float = Field(0.60, ge=0, description="USD per million completion tokens.")

@@ -21,7 +21,13 @@ from pydantic import BaseModel, Field
 from prescreen.drafting import Sentence, candidate_sentences
 from prescreen.errors import PrescreenError
 from prescreen.evidence_model import (
-    SENTENCE_FEATURES, STATUS_FEATURES, STATUSES, EvidenceModel, LinearModel, ScoredSentence, sentence_features,
+    SENTENCE_FEATURES,
+    STATUS_FEATURES,
+    STATUSES,
+    EvidenceModel,
+    LinearModel,
+    ScoredSentence,
+    sentence_features,
     status_features,
 )
 from prescreen.locators import parse_locators, place_in
@@ -120,7 +126,9 @@ def fit(rows: list[DetailRows], c_sentence: float = 0.1, c_status: float = 1.0) 
     """Both models on all rows, with cross-validated scores of each recorded in `trained_on`."""
     groups = sorted({r.group for r in rows})
     oof = out_of_fold_scores(rows, groups, c_sentence)
-    status_x = [status_features(r.detail, _with_scores(r, s), r.best_similarity) for r, s in zip(rows, oof)]
+    status_x = [
+        status_features(r.detail, _with_scores(r, s), r.best_similarity) for r, s in zip(rows, oof, strict=True)
+    ]
     predicted = _status_oof(rows, status_x, [r.status for r in rows], groups, c_status)
     sentence = _sentence_model(rows, c_sentence)
     final_x = [status_features(r.detail, _with_scores(r, sentence.proba(r.features)[:, 1] if r.features else []),
@@ -134,13 +142,15 @@ def _cv_report(rows: list[DetailRows], groups: list[str], oof: list, predicted: 
     from sklearn.metrics import f1_score, roc_auc_score
 
     _, y_all, _ = _sentence_xy(rows)
-    scored = [x for r, s in zip(rows, oof) if r.places_known for x in s]
+    scored = [x for r, s in zip(rows, oof, strict=True) if r.places_known for x in s]
     truth = [r.status for r in rows]
     return {
         "bundles": len(groups), "details": len(rows), "sentences": len(y_all), "cv_folds": min(FOLDS, len(groups)),
         "cv_sentence_auc": round(float(roc_auc_score(y_all, scored)), 3) if len(set(y_all)) > 1 else None,
-        "cv_status_accuracy": round(float(np.mean([a == b for a, b in zip(truth, predicted)])), 3),
-        "cv_gap_f1": round(float(f1_score([s != "evidenced" for s in truth], [s != "evidenced" for s in predicted])), 3),
+        "cv_status_accuracy": round(float(np.mean([a == b for a, b in zip(truth, predicted, strict=True)])), 3),
+        "cv_gap_f1": round(
+            float(f1_score([s != "evidenced" for s in truth], [s != "evidenced" for s in predicted])), 3
+        ),
     }
 
 
@@ -160,7 +170,7 @@ def _sentence_model(rows: list[DetailRows], c: float) -> LinearModel:
 
 
 def _with_scores(row: DetailRows, scores) -> list[ScoredSentence]:
-    return [m.model_copy(update={"score": float(s)}) for m, s in zip(row.markers, scores)]
+    return [m.model_copy(update={"score": float(s)}) for m, s in zip(row.markers, scores, strict=True)]
 
 
 def out_of_fold_scores(rows: list[DetailRows], groups: list[str], c: float) -> list[np.ndarray]:

@@ -69,7 +69,9 @@ def region_text(source: Source, citation: Citation) -> str | None:
             and s.end >= citation.start - TIME_TOLERANCE and s.start <= end + TIME_TOLERANCE
         ]
     else:
-        texts = [s.text for s in source.segments if citation.paragraph is not None and s.paragraph == citation.paragraph]
+        texts = [
+            s.text for s in source.segments if citation.paragraph is not None and s.paragraph == citation.paragraph
+        ]
     return " ".join(texts) if texts else None
 
 
@@ -93,7 +95,9 @@ def verify_findings(findings: list[DetailFinding], sources: dict[str, Source]) -
     """Keep only citations whose quote is at the cited place; count the rest; downgrade what loses its support."""
     verified = []
     for finding in findings:
-        kept = [c.model_copy(update={"verified": True}) for c in finding.citations if check_citation(c, sources) is None]
+        kept = [
+            c.model_copy(update={"verified": True}) for c in finding.citations if check_citation(c, sources) is None
+        ]
         dropped = len(finding.citations) - len(kept)
         update: dict[str, object] = {"citations": kept, "citations_dropped": finding.citations_dropped + dropped}
         if finding.status == "evidenced" and not kept:

@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -29,7 +28,9 @@ class YamlDoc:
             line = node.start_mark.line + 1
         return line
 
-    def describe_errors(self, error: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[tuple[str, int | None, str]]:
+    def describe_errors(
+        self, error: ValidationError, prefix: tuple[str | int, ...] = ()
+    ) -> list[tuple[str, int | None, str]]:
         """(location, line, message) for each error, e.g. ('outcomes[1].details[0].id', 14, 'Field required')."""
         out = []
         for err in error.errors():
