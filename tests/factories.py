@@ -17,7 +17,9 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 
-_LATIN1 = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "..."})
+_LATIN1 = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "..."}
+)
 
 
 def make_pdf(
@@ -142,7 +144,9 @@ def make_zip(path: Path, members: dict[str, bytes], *, symlinks: dict[str, str] 
 def zip_folder(folder: Path, path: Path, *, top: str | None = None) -> Path:
     """Zip a folder's files, under the top-level folder `top` when given (zip "of the folder")."""
     prefix = f"{top}/" if top else ""
-    files = {prefix + p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {
+        prefix + p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
     return make_zip(path, files)
 
 

@@ -98,7 +98,9 @@ def test_zip_entry_escaping_the_folder_is_refused(tmp_path, name):
 
 
 def test_zip_symlink_entry_is_refused(tmp_path):
-    path = make_zip(tmp_path / "b.zip", {"submission.yaml": b"format: 1\n"}, symlinks={"artifacts/x.pdf": "/etc/passwd"})
+    path = make_zip(
+        tmp_path / "b.zip", {"submission.yaml": b"format: 1\n"}, symlinks={"artifacts/x.pdf": "/etc/passwd"}
+    )
     with pytest.raises(UnsafeArchiveError, match=r"'artifacts/x.pdf' is a symbolic link"):
         open_zip(path, tmp_path)
 

@@ -44,7 +44,8 @@ def test_narrative_alone_is_not_artifact_evidence():
 
 
 def test_unrelated_text_is_missing():
-    finding, _ = draft("EO2.1", source("The cafeteria menu changed to include more vegetables this spring."), similarity=0.05)
+    unrelated = source("The cafeteria menu changed to include more vegetables this spring.")
+    finding, _ = draft("EO2.1", unrelated, similarity=0.05)
     assert finding.status == "missing" and finding.citations == []
 
 

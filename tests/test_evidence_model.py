@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from prescreen.evidence_model import (
-    SENTENCE_FEATURES, STATUS_FEATURES, EvidenceModel, ScoredSentence, SentenceInput, sentence_features,
+    SENTENCE_FEATURES,
+    STATUS_FEATURES,
+    EvidenceModel,
+    ScoredSentence,
+    SentenceInput,
+    sentence_features,
     status_features,
 )
 from prescreen.rubrics import RubricLibrary
@@ -30,7 +35,8 @@ def test_linear_inference_matches_scikit_learn():
     model = _fit_linear(x, y, ["a", "b", "c"], 1.0, ["evidenced", "weak", "missing"])
     scaler = StandardScaler().fit(x)
     reference = LogisticRegression(C=1.0, max_iter=3000).fit(scaler.transform(x), y)
-    expected = reference.predict_proba(scaler.transform(x))[:, [list(reference.classes_).index(k) for k in model.classes]]
+    columns = [list(reference.classes_).index(k) for k in model.classes]
+    expected = reference.predict_proba(scaler.transform(x))[:, columns]
     assert np.allclose(model.proba(x.tolist()), expected, atol=1e-4)
     binary = _fit_linear(x, (x[:, 0] > 0).astype(int), ["a", "b", "c"], 1.0, ["other", "evidence"], balanced=True)
     assert np.mean((binary.proba(x.tolist())[:, 1] > 0.5) == (x[:, 0] > 0)) > 0.95
@@ -43,7 +49,8 @@ def test_weights_round_trip_and_the_data_directory_model_wins(tmp_path):
     retrained = shipped.model_copy(update={"trained_on": {"bundles": 99}})
     retrained.save(tmp_path / "evidence_model.json")
     assert EvidenceModel.for_settings(Settings(data_dir=tmp_path)).trained_on == {"bundles": 99}
-    assert json.loads((tmp_path / "evidence_model.json").read_text())["status"]["classes"] == ["evidenced", "weak", "missing"]
+    saved = json.loads((tmp_path / "evidence_model.json").read_text())
+    assert saved["status"]["classes"] == ["evidenced", "weak", "missing"]
 
 
 def test_sentence_features_see_look_fors_markers_and_tables():
@@ -142,7 +149,8 @@ def test_prescreen_train_writes_weights_that_screening_then_uses(tmp_path, monke
     assert "status model" in result.output and (tmp_path / "evidence_model.json").is_file()
     trained = EvidenceModel.for_settings(Settings(data_dir=tmp_path))
     assert trained.trained_on["bundles"] == 2 and trained.trained_on["details"] == 24
-    assert CliRunner().invoke(main, ["screen", str(ROOT / "examples" / "harbor-middle"), "--format", "json"]).exit_code == 0
+    screened = CliRunner().invoke(main, ["screen", str(ROOT / "examples" / "harbor-middle"), "--format", "json"])
+    assert screened.exit_code == 0
 
 
 def test_training_on_one_class_says_what_to_add():

@@ -22,7 +22,9 @@ from prescreen.verify import check_citation
 from tests.factories import make_pdf, make_zip, write_bundle, zip_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = sorted((ROOT / "examples" / "labels").glob("*.yaml")) + sorted((ROOT / "benchmarks" / "labelled").glob("*.labels.yaml"))
+LABELS = sorted((ROOT / "examples" / "labels").glob("*.yaml")) + sorted(
+    (ROOT / "benchmarks" / "labelled").glob("*.labels.yaml")
+)
 
 pytestmark = pytest.mark.slow
 
@@ -156,7 +158,9 @@ def test_hostile_zip_is_unscreenable(screener, tmp_path):
 
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
     env = {"PRESCREEN_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "prescreen.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "prescreen.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_cli_json_report_matches_the_exported_schema(tmp_path):

@@ -48,7 +48,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_duplicate_detail_id_names_the_file(tmp_path):
-    bad = GOOD.replace("      - {id: O1.1, text: Does a thing}", "      - {id: O1.1, text: A}\n      - {id: O1.1, text: B}")
+    bad = GOOD.replace(
+        "      - {id: O1.1, text: Does a thing}", "      - {id: O1.1, text: A}\n      - {id: O1.1, text: B}"
+    )
     with pytest.raises(RubricError, match=r"r\.yaml.*duplicate id 'O1\.1'"):
         load_rubric(_write(tmp_path, bad))
 
@@ -60,7 +62,8 @@ def test_empty_details_names_the_place_and_line(tmp_path):
 
 
 def test_unknown_part_kind_and_unknown_keys_are_errors(tmp_path):
-    bad = GOOD.replace("minimum_words: 10", "minimum_words: 10, kind: video").replace("title: First", "title: First\n    weight: 3")
+    bad = GOOD.replace("minimum_words: 10", "minimum_words: 10, kind: video")
+    bad = bad.replace("title: First", "title: First\n    weight: 3")
     with pytest.raises(RubricError) as err:
         load_rubric(_write(tmp_path, bad))
     assert "parts[0].kind" in str(err.value) and "outcomes[0].weight" in str(err.value)

@@ -1,7 +1,7 @@
-from prescreen.models import Segment, Source
-from prescreen.report import Citation, DetailFinding
 import pytest
 
+from prescreen.models import Segment, Source
+from prescreen.report import Citation, DetailFinding
 from prescreen.verify import check_citation, quote_in, verify_findings
 
 PDF = Source(
@@ -20,7 +20,8 @@ VTT = Source(
     ],
 )
 DOC = Source(id="A3", file="p.docx", role="artifact", kind="docx",
-             segments=[Segment(paragraph=1, text="Goal one is measurable."), Segment(paragraph=2, text="Owners review data monthly.")])
+             segments=[Segment(paragraph=1, text="Goal one is measurable."),
+                       Segment(paragraph=2, text="Owners review data monthly.")])
 SOURCES = {s.id: s for s in (PDF, VTT, DOC)}
 
 
