@@ -138,3 +138,14 @@ def test_without_the_check_the_comparison_is_empty(kit):
     audit = build_audit(kit.service.sessions)
     assert audit.anchoring == [] and audit.table("anchoring").rows == []
     assert isinstance(anchoring_plot(audit), Figure)  # "no data yet"
+
+
+def test_the_review_tab_shows_the_view_without_the_draft(ben_hidden):
+    from prescreen.ui.review_html import detail_html, header_html, overview_html, progress_line
+
+    sub = ben_hidden.in_review()
+    view = ben_hidden.service.open("ben", sub)
+    page = header_html(view) + progress_line(view) + overview_html(view, view.details[0].detail_id)
+    page += "".join(detail_html(view, detail) for detail in view.details)
+    assert page.count("No AI draft is shown to you") == len(DETAILS)
+    assert "evidenced" not in page and "weak" not in page and "shows it" not in page
