@@ -5,17 +5,19 @@ scores, assessors below the threshold are flagged, and gold never counts as a li
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from alembic import command
 from alembic.config import Config
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, text, update
 
 from prescreen.audit import build_audit
 from prescreen.badges import BadgeError, load_award
 from prescreen.earner.standing import review_standing
 from prescreen.review.calibration import Calibration
-from prescreen.review.db import MIGRATIONS, FinalResult, upgrade
+from prescreen.review.db import MIGRATIONS, FinalResult, Submission, upgrade
 from prescreen.review.program import CalibrationSettings, ProgramSettings
 from prescreen.review.workflow import InvalidInput, InvalidTransition, NotAllowed
 from tests.audit_data import D, N, work
@@ -95,9 +97,13 @@ def test_true_scores_come_from_the_final_result_unless_the_lead_gives_them(gold)
 
 
 def test_a_gold_review_looks_like_live_work_and_never_shows_a_result(gold):
+    with gold.engine.begin() as connection:  # A was ingested long ago
+        connection.execute(update(Submission).where(Submission.id == gold.a)
+                           .values(created_at=datetime.now(UTC) - timedelta(days=90)))
     assert gold.calibration.assign("lead", "dee") == [gold.a, gold.g]
     queue = gold.service.queue("dee")
-    assert [(i.submission, i.status) for i in queue] == [(gold.a, "in_review"), (gold.g, "in_review")]
+    assert sorted((i.submission, i.status) for i in queue) == [(gold.a, "in_review"), (gold.g, "in_review")]
+    assert all(i.age_days < 1 for i in queue)  # as old as the assignment, like live work
     view = gold.service.open("dee", gold.a)  # A is final, yet dee reads it in review with the draft as usual
     assert view.status == "in_review" and view.details[0].drafted_status == "evidenced"
     assert "gold" not in view.model_dump_json().lower()

@@ -184,7 +184,12 @@ def seen_by(assignment: Assignment, view: AssessorView) -> AssessorView:
 
 
 def queue_seen_by(assignment: Assignment, item: QueueItem) -> QueueItem:
-    return item.model_copy(update={"status": "in_review"}) if assignment.gold else item
+    """A gold review in the assessor's queue: in review, and as old as its assignment (a gold submission may be
+    months old; live work reaches an assessor soon after ingest)."""
+    if not assignment.gold:
+        return item
+    age = (utcnow() - aware(assignment.assigned_at)).total_seconds() / 86400
+    return item.model_copy(update={"status": "in_review", "age_days": age})
 
 
 # ---------------------------------------------------------------- the lead's actions
