@@ -12,6 +12,7 @@ from prescreen.audit import AuditFilter, build_audit
 from prescreen.cli import main
 from prescreen.pipeline import Screener
 from prescreen.review.accounts import Passwords, make_hasher
+from prescreen.review.calibration import Calibration
 from prescreen.review.db import make_engine, session_factory, upgrade
 from prescreen.review.workflow import ReviewService
 from prescreen.settings import Settings
@@ -95,6 +96,16 @@ def test_cli_demo_lands_on_a_queue_with_work_in_every_state_and_gives_the_audit_
     assert {i.submission for i in service.queue("ana")} >= {in_review, *by_state["adjudication"]}
     assert "loaded already" in runner.invoke(main, ["demo"]).output
     audit_has_overrides_disagreements_and_a_resubmission(service)
+    gold_set_with_one_assessor_calibrated_and_one_held_back(service)
+
+
+def gold_set_with_one_assessor_calibrated_and_one_held_back(service: ReviewService) -> None:
+    calibration = Calibration(service)
+    assert [g.reviews for g in calibration.gold("lead")] == [2, 2]
+    standing = {c.assessor: (c.standing, c.live_work) for c in calibration.status("lead")}
+    assert standing == {"ana": ("passed", True), "ben": ("in_calibration", True), "cam": ("below_threshold", False)}
+    gold = {g.submission for g in calibration.gold("lead")}
+    assert not gold & {i.submission for i in service.queue("ana") if i.status != "in_review"}, "never live work"
 
 
 def audit_has_overrides_disagreements_and_a_resubmission(service: ReviewService) -> None:

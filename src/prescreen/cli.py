@@ -292,12 +292,13 @@ def _submission_line(view) -> str:
 @click.option("--from", "root", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A prescreen checkout holding examples/ and benchmarks/labelled/ (default: this one).")
 def demo(root: Path | None) -> None:
-    """Load a demo: users lead, ana and ben, and a queue with work in every state.
+    """Load a demo: users lead, ana, ben and cam, a gold set, and a queue with work in every state.
 
-    Five sample bundles are screened; a lead, ana and ben then assign, review, disagree, adjudicate and return
-    (review/demo.py), so the queue holds submissions awaiting assignment, in review, awaiting adjudication,
-    final (earned and not yet), incomplete and returned, and the audit has finished reviews to read.
-    Passwords: lead-demo-pass, ana-demo-pass, ben-demo-pass. Running it again changes nothing.
+    Five sample bundles are screened; the lead marks a gold set, on which ana passes calibration and cam (new)
+    does not; the lead, ana and ben then assign, review, disagree, adjudicate and return (review/demo.py), so
+    the queue holds submissions awaiting assignment, in review, awaiting adjudication, final (earned and not
+    yet), incomplete and returned, and the audit has finished reviews to read.
+    Passwords: lead-demo-pass, ana-demo-pass, ben-demo-pass, cam-demo-pass. Running it again changes nothing.
     """
     from prescreen.review.demo import BUNDLES, USERS, load_demo, loaded
 

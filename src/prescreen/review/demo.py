@@ -2,8 +2,10 @@
 
 Five sample bundles are screened once each (the real pipeline). A few more submissions reuse those screenings
 under other submission ids (the same work, sent by a made-up cohort), so the demo stays quick while the audit
-has finished reviews to read. Then a lead assigns, two assessors confirm, override and score blind, submit,
-disagree, and the lead adjudicates or returns, one PLAN entry per submission, until the queue holds:
+has finished reviews to read. First the lead marks a gold set (GOLD, with true scores) on which ana passes
+calibration and cam, a new assessor, falls below the threshold (no live work for cam). Then the lead assigns,
+ana and ben confirm, override and score blind, submit, disagree, and the lead adjudicates or returns, one PLAN
+entry per submission, until the queue holds:
 
 awaiting assignment · in review (ben done, ana part way) · a disagreement awaiting adjudication · final,
 earned (by agreement and by adjudication) · final, not yet earned (and its attempt 2) · incomplete ·
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from prescreen.review.calibration import Calibration
 from prescreen.review.errors import NotFound
 from prescreen.review.rules import ScoreValue
 from prescreen.review.service import ReviewService
@@ -30,17 +33,18 @@ from prescreen.review.views import AssessorView, DetailView, QueueItem
 if TYPE_CHECKING:
     from prescreen.pipeline import Screening
 
-LEAD, ANA, BEN = "lead", "ana", "ben"
+LEAD, ANA, BEN, CAM = "lead", "ana", "ben", "cam"
 USERS = (
     (LEAD, "lead-demo-pass", "lead", "Demo lead"),
     (ANA, "ana-demo-pass", "assessor", "Ana (demo assessor)"),
     (BEN, "ben-demo-pass", "assessor", "Ben (demo assessor)"),
+    (CAM, "cam-demo-pass", "assessor", "Cam (new assessor)"),
 )
 BUNDLES = ("examples/lincoln-elementary", "examples/harbor-middle", "benchmarks/labelled/riverside-traps",
            "benchmarks/labelled/maple-ridge-injection", "benchmarks/labelled/cedar-grove-el")
 
 Goal = Literal["awaiting_assignment", "in_review", "adjudication", "earned", "not_yet_earned", "incomplete",
-               "returned"]
+               "returned", "gold"]
 
 
 class Plan(BaseModel):
@@ -54,6 +58,11 @@ class Plan(BaseModel):
                                          "the goal is to leave them awaiting adjudication).")
 
 
+GOLD = (  # the gold set: the lead gives the true scores (the drafts read as scores)
+    Plan(bundle="lincoln-elementary", code="S-2026-0901", goal="gold"),
+    Plan(bundle="maple-ridge-injection", code="S-2026-0902", goal="gold"),
+)
+CALIBRATING = ((ANA, 1), (CAM, 4))  # assessor, details misjudged per gold review: 92% and 67% against 80%
 PLAN = (
     Plan(bundle="lincoln-elementary", goal="in_review"),
     Plan(bundle="cedar-grove-el", goal="awaiting_assignment"),
@@ -190,6 +199,9 @@ def play(service: ReviewService, screens: ReusedScreenings, root: Path, plan: Pl
     bundle = next(root / b for b in BUNDLES if Path(b).name == plan.bundle)
     path = screens.copy_path(bundle, plan.code, plan.attempt) if plan.code else bundle
     view = service.ingest(LEAD, path)
+    if plan.goal == "gold":
+        Calibration(service).mark_gold(LEAD, view.id, dict(truths(service.lead_view(LEAD, view.id), plan)))
+        return
     if plan.goal == "returned":
         reason = RETURN_REASON.format(reasons="; ".join(view.incomplete_reasons) or "parts are missing")
         service.return_to_earner(LEAD, view.id, reason)
@@ -202,6 +214,17 @@ def play(service: ReviewService, screens: ReusedScreenings, root: Path, plan: Pl
     review(service, ANA, view.id, scores, limit=IN_PROGRESS if plan.goal == "in_review" else None)
     if plan.goal not in ("in_review", "adjudication") and split:
         adjudicate(service, view.id, scores, split)
+
+
+def calibrate(service: ReviewService) -> None:
+    """Each CALIBRATING assessor scores the gold set blind, misjudging the first few details of each review."""
+    gold = Calibration(service)
+    truth = {g.submission: g.true_scores for g in gold.gold(LEAD)}
+    for assessor, misjudged in CALIBRATING:
+        for submission in gold.assign(LEAD, assessor):
+            wrong = sorted(truth[submission])[:misjudged]
+            review(service, assessor, submission,
+                   {d: flipped(s) if d in wrong else s for d, s in truth[submission].items()})
 
 
 def ensure_users(service: ReviewService) -> None:
@@ -222,11 +245,14 @@ def loaded(service: ReviewService) -> bool:
 
 
 def load_demo(service: ReviewService, root: Path) -> list[QueueItem]:
-    """Users, then every PLAN entry played in order; the lead's queue after it. From here on the service screens
-    each bundle once (its `screen` is wrapped in ReusedScreenings)."""
+    """Users, the gold set and calibration, then every PLAN entry played in order; the lead's queue after it.
+    From here on the service screens each bundle once (its `screen` is wrapped in ReusedScreenings)."""
     screens = ReusedScreenings(service.screen)
     service.screen = screens
     ensure_users(service)
+    for plan in GOLD:
+        play(service, screens, root, plan)
+    calibrate(service)
     for plan in PLAN:
         play(service, screens, root, plan)
     return service.queue(LEAD)
