@@ -1,7 +1,8 @@
 """The review tab: an assessor works through one submission, detail by detail, blind to the earner.
 
 For the detail on screen: the drafted status, its confidence and rationale, every cited passage with the quote
-marked inside its page text, the earner's own self-analysis entry, and the pre-screen's issues; then the
+marked inside its page text (its Full page button opens the whole page, paragraph or transcript stretch below,
+masked), the earner's own self-analysis entry, and the pre-screen's issues; then the
 assessor confirms or overrides the draft (a new status and a reason), scores the detail and writes feedback.
 Once every detail is decided and scored, Submit finishes the review with the recommendation the scores imply.
 Moving to another detail saves what was chosen on screen first (a draft, until decided and scored). Once the
