@@ -1,8 +1,9 @@
 """The lead's audit in the running app, on the demo's data, in headless Chromium driven by Playwright.
 
-`prescreen demo` loads its queue (finished reviews with overrides, disagreements and adjudications); the lead
-signs in, opens the Audit tab, sees the plots drawn (images with pixels) and the tables, and downloads a table as
-CSV; an assessor signed in never sees the tab. Screenshots go to test-output/screenshots/ and the test's tmp dir.
+`prescreen demo` loads its queue (finished reviews with overrides, disagreements and adjudications) and its gold
+set; the lead signs in, opens the Audit tab, sees the plots drawn (images with pixels) and the tables, finds cam
+(new) below the calibration threshold, and downloads a table as CSV; an assessor signed in never sees the tab.
+Screenshots go to test-output/screenshots/ and the test's tmp dir.
 
 Real components: the demo screens five bundles with the real embedding model (a minute or two).
 """
@@ -80,6 +81,8 @@ def test_the_lead_reads_the_audit_on_the_demo_and_an_assessor_never_sees_it(demo
     assert lead.page.locator("#audit-coverage table tbody tr").count() >= 12, "a row per rubric detail"
     lead.page.get_by_role("button", name="AI vs human").click()
     lead.sees("audit-ai-vs-human", "override")
+    lead.page.get_by_role("button", name="Calibration").first.click()
+    lead.sees("audit-calibration", "below_threshold")  # cam, on the demo's gold set
     lead.screenshot("audit-lead")
 
     rows = downloaded_csv(lead, "override_reasons.csv", tmp_path)
