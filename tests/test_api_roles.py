@@ -271,7 +271,7 @@ def test_an_upload_is_never_served_back_and_is_gone_after_ingest(app, config):
     assert not Path(path).exists(), "Gradio's copy of the upload was deleted"
 
 
-# ---------------------------------------------------------------- the audit and the badge (last: it finishes the review)
+# ---------------------------------------------------------------- the audit and the badge (last: it ends the review)
 
 AUDIT_SIGNS = ("AI draft against final score", "data:text/csv", "vc+jwt", "Badge issued")  # none for others
 AUDIT_FILTERS = ["(all)", "(all)", "", "", False]  # credential, rubric version, ingested since, until, similarity
@@ -313,4 +313,5 @@ def test_only_a_lead_runs_the_audit_or_issues_a_badge(app, config):
     [token] = re.findall(r"data:application/vc\+jwt;base64,([A-Za-z0-9+/=]+)", json.dumps(replies["issue"]))
     credential = verify(base64.b64decode(token).decode(), app["public_key"])
     assert credential["issuer"]["id"] == ISSUER["PRESCREEN_ISSUER_ID"]
-    assert credential["credentialSubject"]["achievement"]["id"].endswith("/leading-an-equitable-learning-culture/2026.1")
+    achievement = credential["credentialSubject"]["achievement"]
+    assert achievement["id"].endswith("/leading-an-equitable-learning-culture/2026.1")
