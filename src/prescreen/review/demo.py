@@ -31,7 +31,7 @@ from prescreen.review.service import ReviewService
 from prescreen.review.views import AssessorView, DetailView, QueueItem
 
 if TYPE_CHECKING:
-    from prescreen.pipeline import Screening
+    from prescreen.pipeline import Progress, Screening
 
 LEAD, ANA, BEN, CAM = "lead", "ana", "ben", "cam"
 USERS = (
@@ -103,7 +103,7 @@ class ReusedScreenings:
     its bundle under the copy's submission id, attempt and earner e-mail (so each copy is its own earner's,
     while the earner's name and school, which the artifacts mention, stay masked for assessors)."""
 
-    def __init__(self, screen: Callable[[Path], Screening]):
+    def __init__(self, screen: Callable[..., Screening]):
         self.screen = screen
         self.done: dict[Path, Screening] = {}
         self.copies: dict[Path, tuple[Path, str, int]] = {}
@@ -113,10 +113,10 @@ class ReusedScreenings:
         self.copies[path] = (bundle, code, attempt)
         return path
 
-    def __call__(self, path: Path) -> Screening:
+    def __call__(self, path: Path, progress: Progress | None = None) -> Screening:
         bundle, code, attempt = self.copies.get(path, (path, "", 0))
         if bundle not in self.done:
-            self.done[bundle] = self.screen(bundle)
+            self.done[bundle] = self.screen(bundle, progress) if progress else self.screen(bundle)
         return renamed(self.done[bundle], code, attempt) if code else self.done[bundle]
 
 
