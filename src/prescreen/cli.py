@@ -4,44 +4,26 @@ from __future__ import annotations
 
 import logging
 import sys
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.markdown import Markdown
 
+from prescreen.cli_base import (
+    EXIT_UNUSABLE,
+    fail,
+    make_drafter,
+    only_lead,
+    progress_on_stderr,
+    review_service,
+    usable_settings,
+)
+from prescreen.cli_earner import register as register_earner_commands
+from prescreen.cli_lead import register as register_lead_commands
 from prescreen.errors import PrescreenError
 from prescreen.review.accounts import ROLES
 from prescreen.settings import Settings
-
-EXIT_UNUSABLE = 2
-
-
-def fail(message: str) -> None:
-    click.echo(f"prescreen: {message}", err=True)
-    sys.exit(EXIT_UNUSABLE)
-
-
-def _settings() -> Settings:
-    """The settings, once the data directory is known to be usable; else one line saying how to fix it."""
-    settings = Settings()
-    if problem := data_dir_problem(settings.data_dir):
-        fail(problem)
-    return settings
-
-
-def data_dir_problem(path: Path) -> str | None:
-    """Why prescreen cannot keep its data in `path` (not a folder, not writable), or None when it can."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        return (f"the data directory {path} cannot be used ({exc.strerror or exc}): make it a folder you can "
-                "write to, or set PRESCREEN_DATA_DIR to one")
-    return None
 
 
 class _Group(click.Group):
@@ -78,9 +60,9 @@ def screen(bundle: Path, fmt: str, drafter: str, quiet: bool) -> None:
 
     if not bundle.exists():
         fail(f"{bundle}: no such file or folder")
-    settings = _settings()
+    settings = usable_settings()
     screener = Screener(settings, drafter=make_drafter(settings, drafter))
-    with _progress(quiet) as progress:
+    with progress_on_stderr(quiet) as progress:
         result = screener.screen(bundle, progress=progress)
     report = result.report
     if fmt == "json":
@@ -89,24 +71,6 @@ def screen(bundle: Path, fmt: str, drafter: str, quiet: bool) -> None:
         _print_markdown(to_markdown(report, result.rubric))
     if report.readiness == "unscreenable":
         fail(f"{bundle}: cannot be screened: {report.message}")
-
-
-def make_drafter(settings: Settings, choice: str = "auto"):
-    """The drafter `--drafter` names: `extractive`, `llm` (an OpenAI-compatible server; a configuration error
-    when none is set), or `auto` (the LLM when one is configured, else extractive)."""
-    from prescreen.llm import make_drafter as build
-
-    return build(settings, choice)
-
-
-@contextmanager
-def _progress(quiet: bool):
-    console = Console(stderr=True)
-    if quiet or not console.is_terminal:
-        yield lambda step: None
-        return
-    with console.status("screening") as status:
-        yield lambda step: status.update(f"{step}…")
 
 
 def _print_markdown(text: str) -> None:
@@ -133,9 +97,9 @@ def train(labels: tuple[Path, ...], root: Path, reviews: bool, out: Path | None)
     from prescreen.pipeline import Screener
     from prescreen.train import fit, label_files, reviewed_runs, rows_from_labels, rows_from_reviews
 
-    settings = _settings()
+    settings = usable_settings()
     screener = Screener(settings, evidence_model=EvidenceModel.untrained())
-    with _progress(quiet=False):
+    with progress_on_stderr(quiet=False):
         rows = rows_from_labels(screener, label_files(labels), root)
         rows += rows_from_reviews(screener, reviewed_runs(settings)) if reviews else []
     if len({r.group for r in rows}) < 2:
@@ -188,7 +152,8 @@ def rubrics_validate(paths: tuple[Path, ...]) -> None:
 
     for path in paths:
         rubric = load_rubric(path)
-        click.echo(f"{path}: ok ({rubric.id} {rubric.version}, {len(rubric.outcomes)} outcomes, {len(rubric.details)} details)")
+        click.echo(f"{path}: ok ({rubric.id} {rubric.version}, {len(rubric.outcomes)} outcomes, "
+                   f"{len(rubric.details)} details)")
 
 
 @main.command()
@@ -201,21 +166,9 @@ def schema() -> None:
 
 # ---------------------------------------------------------------- review workflow: accounts, ingest, demo, database
 
-def _review():
-    """The review service over the configured database, migrated to the latest schema."""
-    from sqlalchemy.exc import OperationalError
-
-    from prescreen.review.workflow import ReviewService
-
-    try:
-        return ReviewService.from_settings(_settings())
-    except OperationalError as exc:
-        fail(f"cannot open the review database: {exc.orig} (check DATABASE_URL / PRESCREEN_DATABASE_URL)")
-
-
 @main.group()
 def users() -> None:
-    """Accounts of the review workflow: leads and assessors."""
+    """Accounts: earners, assessors and leads."""
 
 
 @users.command("add")
@@ -229,7 +182,7 @@ def users_add(username: str, role: str, display_name: str, password_stdin: bool)
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = _review().create_user(username, password, role, display_name, actor="cli")
+    user = review_service().create_user(username, password, role, display_name, actor="cli")
     click.echo(f"created {user.role} {user.username}")
 
 
@@ -244,8 +197,8 @@ def ingest(paths: tuple[Path, ...], lead: str | None, auto_assign: bool) -> None
     the others go on. Exit status: 0 when every bundle was ingested and screened, else 1 + the number that
     failed (2: one failed, 3: two ...), at most 125.
     """
-    service = _review()
-    lead = lead or _only_lead(service)
+    service = review_service()
+    lead = lead or only_lead(service)
     failed = sum(not _ingest_one(service, lead, path, auto_assign) for path in paths)
     if failed:
         click.echo(f"prescreen: {failed} of {len(paths)} bundles failed", err=True)
@@ -269,14 +222,6 @@ def _ingest_one(service, lead: str, path: Path, auto_assign: bool) -> bool:
         click.echo(f"prescreen: {path}: {'; '.join(view.incomplete_reasons)}", err=True)
         return False
     return True
-
-
-def _only_lead(service) -> str:
-    leads = service.leads()
-    if len(leads) != 1:
-        fail(f"{'no lead exists' if not leads else 'there are several leads'}: pass --as LEAD "
-             "(create one with `prescreen users add NAME --role lead`)")
-    return leads[0].username
 
 
 def _submission_line(view) -> str:
@@ -305,7 +250,7 @@ def demo(root: Path | None) -> None:
     root = root or Path(__file__).resolve().parents[2]
     if missing := [b for b in BUNDLES if not (root / b / "submission.yaml").is_file()]:
         fail(f"no demo bundle {missing[0]} under {root}: pass --from PATH to a prescreen checkout")
-    service = _review()
+    service = review_service()
     if loaded(service):
         click.echo("the demo is loaded already: nothing to do")
         return
@@ -327,7 +272,7 @@ def db_upgrade() -> None:
 
     from prescreen.review.db import database_url, make_engine, upgrade
 
-    url = database_url(_settings())
+    url = database_url(usable_settings())
     upgrade(make_engine(url))
     click.echo(f"{make_url(url).render_as_string(hide_password=True)}: at the latest schema")
 
@@ -339,14 +284,11 @@ def serve(port: int) -> None:
     """Start the review interface (the same app as `python app.py`), behind a login."""
     from prescreen.ui import serve as serve_app
 
-    serve_app(_review(), port)
+    serve_app(review_service(), port)
 
 
-from prescreen.cli_lead import register as _register_lead_commands  # noqa: E402 - the lead's commands: audit, lint, badges
-
-_register_lead_commands(main, rubrics)
-from prescreen.cli_earner import register as _register_earner_commands  # noqa: E402 - the earner's: init, check
-_register_earner_commands(main)
+register_lead_commands(main, rubrics)  # audit, rubric lint, badges, gold set, calibration
+register_earner_commands(main)  # init, check
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
 """The earner's commands: `prescreen init CREDENTIAL DIR` and `prescreen check DIR`.
 
 A thin edge over prescreen.earner; core errors become one line and exit 2 (cli._Group).
-`register(main)` adds them to the `prescreen` command. The helpers of cli.py are imported inside the commands,
-so this module can be imported first (cli.py imports it at its end).
+`register(main)` adds them to the `prescreen` command.
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ import sys
 from pathlib import Path
 
 import click
+
+from prescreen.cli_base import fail, make_drafter, progress_on_stderr, usable_settings
 
 EXIT_MUST_FIX = 1
 
@@ -21,11 +22,10 @@ EXIT_MUST_FIX = 1
 def init(credential: str, folder: Path) -> None:
     """Start a bundle for CREDENTIAL in the new folder FOLDER: a submission.yaml listing every rubric detail with
     what to point to, and a file per text part. Nothing is overwritten."""
-    from prescreen.cli import _settings
     from prescreen.earner.scaffold import scaffold
     from prescreen.rubrics import RubricLibrary
 
-    rubric = RubricLibrary(_settings().rubrics_dir).get(credential)
+    rubric = RubricLibrary(usable_settings().rubrics_dir).get(credential)
     scaffold(rubric, folder)
     click.echo(f"{folder}: a bundle for {rubric.title} with its {len(rubric.details)} details listed in "
                f"submission.yaml. Write the parts, add your artifacts, point to the evidence, then run "
@@ -42,15 +42,14 @@ def check(folder: Path, as_json: bool, quiet: bool) -> None:
     Exit status: 0 when nothing must be fixed (advice may remain), 1 when something must, 2 when the bundle
     cannot be read at all.
     """
-    from prescreen.cli import _progress, _settings, fail, make_drafter
     from prescreen.earner.selfcheck import self_check, to_text
     from prescreen.pipeline import Screener
 
     if not folder.exists():
         fail(f"{folder}: no such file or folder")
-    settings = _settings()
+    settings = usable_settings()
     screener = Screener(settings, drafter=make_drafter(settings, "extractive"))
-    with _progress(quiet) as progress:
+    with progress_on_stderr(quiet) as progress:
         screening = screener.screen(folder, progress=progress)
     if screening.report.readiness == "unscreenable":
         fail(f"{folder}: cannot be checked: {screening.report.message}")

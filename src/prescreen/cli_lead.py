@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from prescreen.cli import _only_lead, _review, _settings, fail
+from prescreen.cli_base import fail, only_lead, review_service, usable_settings
 
 DAY = click.DateTime(["%Y-%m-%d"])
 
@@ -65,7 +65,7 @@ def audit(credential, rubric_version, since, until, fmt: str, out: Path | None, 
     where = AuditFilter(credential=credential, rubric_version=rubric_version, since=_day(since), until=_day(until))
     if where.since and where.until and where.since > where.until:
         fail(f"--since {where.since} is after --until {where.until}: swap them")
-    service = _review()
+    service = review_service()
     result = build_audit(service.sessions, where, calibration=service.program.calibration)
     lint = lint_audit(result, _embedder() if similarity else None)
     if fmt == "csv":
@@ -84,7 +84,7 @@ def audit(credential, rubric_version, since, until, fmt: str, out: Path | None, 
 def _embedder():
     from prescreen.embeddings import make_embedder
 
-    return make_embedder(_settings())
+    return make_embedder(usable_settings())
 
 
 @click.command("lint")
@@ -119,7 +119,7 @@ def rubrics_lint(rubrics: tuple[str, ...], threshold: float, top: int, reviews: 
 def _rubrics(names: tuple[str, ...]):
     from prescreen.rubrics import RubricLibrary, load_rubric
 
-    library = RubricLibrary(_settings().rubrics_dir)
+    library = RubricLibrary(usable_settings().rubrics_dir)
     if not names:
         return list(library.all().values())
     return [load_rubric(Path(n)) if Path(n).is_file() else library.get(n) for n in names]
@@ -140,7 +140,7 @@ def _print_data_lint(credentials: list[str]) -> None:
     from prescreen.audit.lint import lint_data
 
     for credential in credentials:
-        data = lint_data(build_audit(_review().sessions, AuditFilter(credential=credential)))
+        data = lint_data(build_audit(review_service().sessions, AuditFilter(credential=credential)))
         click.echo(f"{credential}: from the review data")
         for rare in data.rarely_evidenced:
             never = "never" if rare.never else "rarely"
@@ -166,7 +166,7 @@ def badge_keygen(out: Path | None, force: bool) -> None:
     from prescreen.badges import IssuerSettings, generate_key, public_jwk
 
     issuer = IssuerSettings()
-    path = out or issuer.key_path(_settings().data_dir)
+    path = out or issuer.key_path(usable_settings().data_dir)
     with _writing(path):
         key = generate_key(path, overwrite=force)
     click.echo(f"private key written to {path} (keep it secret); public key:", err=True)
@@ -183,7 +183,7 @@ def badge_export(submission_id: int, out: Path | None, fmt: str) -> None:
     """Issue the OpenBadgeCredential of SUBMISSION_ID's earned final result (its #number in the queue)."""
     from prescreen.badges import IssuerSettings, issue_with
 
-    issued = issue_with(_review().sessions, submission_id, IssuerSettings(), _settings().data_dir)
+    issued = issue_with(review_service().sessions, submission_id, IssuerSettings(), usable_settings().data_dir)
     _write(issued.jwt if fmt == "jwt" else json.dumps(issued.credential, indent=2, ensure_ascii=False), out)
 
 
@@ -196,8 +196,8 @@ def _calibration(lead: str | None):
     """The lead's calibration actions, and who does them."""
     from prescreen.review.calibration import Calibration
 
-    service = _review()
-    return Calibration(service), lead or _only_lead(service)
+    service = review_service()
+    return Calibration(service), lead or only_lead(service)
 
 
 def _true_scores(pairs: tuple[str, ...]) -> dict[str, str]:
