@@ -54,6 +54,7 @@ HANDLERS = {
     "earner_tick": "both", "earner_count_words": "both",  # echo what they are given: no service, no data
     "load_audit": "lead", "refresh": "lead", "issue": "lead",  # the audit tab: the audit, its CSVs, badges
     "mark_gold": "lead", "assign_gold": "lead", "require_calibration": "lead",  # and the gold set
+    "load_accounts": "lead", "create_account": "lead",  # the accounts tab
 }
 # Gradio routes besides the queue, and what each role gets (signed out: 401 from all of them)
 ROUTES = {  # path: (assessor, lead); an earner may upload their own work (tested below)

@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 
 from prescreen.errors import PrescreenError
 from prescreen.review.workflow import ReviewService
-from prescreen.ui import audit, earner, lead, queue, review, shortcuts
+from prescreen.ui import accounts, audit, earner, lead, queue, review, shortcuts
 from prescreen.ui.common import AUTH_MESSAGE, current_user, esc, make_auth, ui_errors
 from prescreen.ui.gate import RoleGate
 
@@ -82,6 +82,8 @@ def build_app(service: ReviewService) -> gr.Blocks:
                 au = audit.build(service)
             with gr.Tab("My work", id="earner", visible=False) as earner_page:
                 ea = earner.build(service)
+            with gr.Tab("Accounts", id="accounts", visible=False) as accounts_page:  # leads only
+                ac = accounts.build(service)
 
         @ui_errors
         def on_load(request: gr.Request):
@@ -90,7 +92,7 @@ def build_app(service: ReviewService) -> gr.Blocks:
             earner_only = user.role == "earner"  # an earner sees their own work, never the queue
             is_lead = user.role == "lead"
             return (line, gr.Tab(visible=user.role == "assessor"), gr.Tab(visible=is_lead), gr.Tab(visible=is_lead),
-                    gr.Tab(visible=not earner_only), gr.Tab(visible=earner_only),
+                    gr.Tab(visible=not earner_only), gr.Tab(visible=earner_only), gr.Tab(visible=is_lead),
                     gr.Tabs(selected="earner" if earner_only else "queue"))
 
         @ui_errors
@@ -102,7 +104,8 @@ def build_app(service: ReviewService) -> gr.Blocks:
                 return gr.Tabs(selected="lead"), gr.skip(), submission
             return gr.Tabs(selected="review"), submission, gr.skip()
 
-        (app.load(on_load, None, [whoami, review_page, lead_page, audit_page, queue_page, earner_page, tabs])
+        pages = [review_page, lead_page, audit_page, queue_page, earner_page, accounts_page]
+        (app.load(on_load, None, [whoami, *pages, tabs])
          .success(q.load, None, q.outputs).success(r.choices, None, r.picker).success(ld.load, None, ld.outputs)
          .success(ea.load, None, ea.outputs))
         targets = [tabs, r.picker, ld.picker]
@@ -112,6 +115,7 @@ def build_app(service: ReviewService) -> gr.Blocks:
         queue_page.select(q.load, None, q.outputs)
         review_page.select(r.choices, None, r.picker)
         audit_page.select(au.load, None, au.outputs, api_name="load_audit")  # the audit's queries run only here
+        accounts_page.select(ac.load, None, ac.outputs)
     hide_api(app)
     return app.queue(default_concurrency_limit=8)  # people work at once; the service is thread-safe
 
