@@ -149,3 +149,24 @@ def test_the_review_tab_shows_the_view_without_the_draft(ben_hidden):
     page += "".join(detail_html(view, detail) for detail in view.details)
     assert page.count("No AI draft is shown to you") == len(DETAILS)
     assert "evidenced" not in page and "weak" not in page and "shows it" not in page
+
+
+def test_the_review_form_hides_the_decision_controls_and_says_why(ben_hidden):
+    import gradio as gr
+
+    from prescreen.ui import review
+    from prescreen.ui.review_form import done
+
+    sub = ben_hidden.in_review()
+    ben, ana = ben_hidden.service.open("ben", sub), ben_hidden.service.open("ana", sub)
+    with gr.Blocks():
+        form, _ = review.layout()
+    hidden, shown = review.render(form, ben, None), review.render(form, ana, None)
+    assert hidden[form.decision_box].visible is False and hidden[form.bulk].visible is False
+    assert shown[form.decision_box].visible is True and shown[form.bulk].visible is True
+    assert "without the pre-screen&#x27;s draft" in hidden[form.no_draft] and shown[form.no_draft] == ""
+    assert "experiment" not in hidden[form.no_draft] and "anchoring" not in hidden[form.no_draft]
+    for detail in DETAILS:
+        ben = ben_hidden.service.score("ben", sub, detail, "demonstrated")
+    assert all(done(d) for d in ben.details)  # scored is done when there is no draft to decide on
+    assert "3 of 3 details scored" in review.progress_line(ben)

@@ -35,6 +35,7 @@ from prescreen.ui.review_html import (  # noqa: F401 - the tab's HTML, read by t
     detail_html,
     final_html,
     header_html,
+    no_draft_html,
     overview_html,
     place_choices,
     place_html,
@@ -101,11 +102,14 @@ class Form:
     comment: gr.Textbox
     final: gr.HTML
     places: PlaceArea
+    decision_box: gr.Column
+    no_draft: gr.HTML
+    bulk: gr.Button
 
     def outputs(self) -> list:
         return [self.screen, self.header, self.progress, self.detail_picker, self.detail, self.action,
                 self.new_status, self.reason, self.score, self.feedback, self.saved, self.overview, *self.buttons,
-                self.comment, self.final, self.places.picker, self.places.html]
+                self.comment, self.final, self.places.picker, self.places.html, self.decision_box, self.no_draft]
 
     def choices(self) -> list:
         return [self.action, self.new_status, self.reason, self.score, self.feedback]
@@ -138,13 +142,15 @@ def layout() -> tuple[Form, dict]:
 
 def controls(screen, header, progress, detail_picker, detail, final, places: PlaceArea) -> tuple[Form, dict]:
     """The decision, score and submit controls beside the detail."""
-    gr.Markdown("### Your decision on the drafted finding")
-    action = gr.Radio(ACTION_CHOICES, label="Drafted finding", elem_id="review-action")
-    with gr.Row():
-        new_status = gr.Dropdown(STATUS_CHOICES, value=None, label="New status (override only)",
-                                 elem_id="review-new-status", scale=1)
-        reason = gr.Textbox(label="Reason for the override", lines=1, max_lines=4, scale=2,
-                            elem_id="review-reason", placeholder="Why the drafted status is wrong")
+    no_draft = gr.HTML("", elem_id="review-no-draft")
+    with gr.Column(elem_id="review-decision-box") as decision_box:  # hidden when no draft is shown
+        gr.Markdown("### Your decision on the drafted finding")
+        action = gr.Radio(ACTION_CHOICES, label="Drafted finding", elem_id="review-action")
+        with gr.Row():
+            new_status = gr.Dropdown(STATUS_CHOICES, value=None, label="New status (override only)",
+                                     elem_id="review-new-status", scale=1)
+            reason = gr.Textbox(label="Reason for the override", lines=1, max_lines=4, scale=2,
+                                elem_id="review-reason", placeholder="Why the drafted status is wrong")
     gr.Markdown("### Your score")
     score = gr.Radio(SCORE_CHOICES, label="Score for this detail", elem_id="review-score")
     feedback = gr.Textbox(label="Feedback for the earner (needed for Not yet)", lines=1, max_lines=6,
@@ -162,7 +168,7 @@ def controls(screen, header, progress, detail_picker, detail, final, places: Pla
     form = Form(screen=screen, header=header, progress=progress, detail_picker=detail_picker, detail=detail,
                 action=action, new_status=new_status, reason=reason, score=score, feedback=feedback, saved=saved,
                 overview=overview, buttons=[save_next, save, bulk, submit], comment=comment, final=final,
-                places=places)
+                places=places, decision_box=decision_box, no_draft=no_draft, bulk=bulk)
     return form, dict(save_next=save_next, save=save, bulk=bulk, submit=submit)
 
 
@@ -184,6 +190,8 @@ def render(form: Form, view: AssessorView, detail_id: str | None, message: str =
         form.score: gr.Radio(value=scored.score if scored else None, interactive=live),
         form.feedback: gr.Textbox(value=scored.feedback if scored else "", interactive=live),
         **{button: gr.Button(interactive=live) for button in form.buttons},
+        form.bulk: gr.Button(interactive=live, visible=not view.draft_hidden),  # no draft: nothing to confirm
+        form.decision_box: gr.Column(visible=not view.draft_hidden), form.no_draft: no_draft_html(view),
         form.comment: gr.Textbox(value=view.comment, interactive=live),
         form.final: final_html(final, "Final result of this submission (for calibration)"),
         form.places.picker: gr.Radio(choices=place_choices(current), value=None),

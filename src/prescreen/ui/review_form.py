@@ -77,7 +77,8 @@ def store(service: ReviewService, user: str, view: AssessorView, detail_id: str,
 
 
 def done(detail: DetailView) -> bool:
-    return detail.decision is not None and detail.score is not None
+    """Scored, and decided unless no draft was shown (the anchoring check: nothing to confirm or override)."""
+    return detail.score is not None and (detail.decision is not None or detail.drafted_status is None)
 
 
 def detail_choices(view: AssessorView) -> list[tuple[str, str]]:

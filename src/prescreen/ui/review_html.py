@@ -13,9 +13,19 @@ from prescreen.ui.review_form import done, implied_recommendation
 RECOMMENDATION_WORDS = {"earned": "earned", "not_yet": "not yet earned"}
 SOURCE_WORDS = {"agreement": "the two assessors agreed", "adjudication": "the lead settled the disputed details"}
 
+NO_DRAFT = ("You review this submission without the pre-screen's draft: there is nothing to confirm or override. "
+            "Read the submission (below), then score each detail and give the earner feedback.")
+
+
+def no_draft_html(view: AssessorView) -> str:
+    """Says plainly, to an assessor shown no draft, that this review is done without it; empty otherwise."""
+    return notice(NO_DRAFT, "info") if view.draft_hidden else ""
+
+
 def progress_line(view: AssessorView) -> str:
     finished = sum(done(d) for d in view.details)
-    line = f"**{finished} of {len(view.details)} details decided and scored**"
+    work = "scored" if view.draft_hidden else "decided and scored"
+    line = f"**{finished} of {len(view.details)} details {work}**"
     if view.submitted:
         recommended = RECOMMENDATION_WORDS.get(view.recommendation or "", "—")
         return line + f" · review submitted (recommendation: {recommended})"
@@ -47,6 +57,9 @@ def header_html(view: AssessorView) -> str:
 
 
 def overview_html(view: AssessorView, current: str | None) -> str:
+    if view.draft_hidden:  # no draft: no drafted status, no decision
+        rows = [[_name(d.detail_id, current), badge(d.score.score) if d.score else "—"] for d in view.details]
+        return table(["Detail", "Your score"], rows, "ps-table ps-overview")
     rows = []
     for d in view.details:
         decision = "—"
@@ -54,9 +67,12 @@ def overview_html(view: AssessorView, current: str | None) -> str:
             decision = ("confirmed" if d.decision.action == "confirm"
                         else f"override → {badge(d.decision.new_status)}")
         score = badge(d.score.score) if d.score else "—"
-        name = f"<strong>{esc(d.detail_id)}</strong>" if d.detail_id == current else esc(d.detail_id)
-        rows.append([name, badge(d.drafted_status), decision, score])
+        rows.append([_name(d.detail_id, current), badge(d.drafted_status), decision, score])
     return table(["Detail", "Drafted", "Your decision", "Your score"], rows, "ps-table ps-overview")
+
+
+def _name(detail_id: str, current: str | None) -> str:
+    return f"<strong>{esc(detail_id)}</strong>" if detail_id == current else esc(detail_id)
 
 
 def cited_caption(artifact_id: str, title: str, where: str) -> str:
