@@ -106,6 +106,23 @@ class LLMSettings(BaseModel):
         return self.max_concurrency or (1 if self.base_url else 4)
 
 
+class CalibrationSettings(BaseModel):
+    """Assessor calibration against the gold set (review/calibration.py)."""
+
+    required: bool = Field(False, description="Every assessor must pass calibration before live work; otherwise "
+                           "only those a lead asked to calibrate, and those below the threshold, are held back.")
+    gold_reviews: int = Field(2, ge=1, description="Gold submissions an assessor scores before the agreement counts.")
+    threshold: float = Field(0.8, ge=0, le=1, description="Agreement with the true scores needed to pass "
+                             "(BloomBoard holds assessors to 80%).")
+
+
+class AnchoringSettings(BaseModel):
+    """The anchoring check (review/anchoring.py)."""
+
+    check: bool = Field(False, description="Hide the AI draft from one of the two assessors, chosen at random and "
+                        "recorded, so the audit can compare agreement with and without it.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PRESCREEN_",
@@ -135,6 +152,8 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
+    anchoring: AnchoringSettings = Field(default_factory=AnchoringSettings)
 
     @property
     def llm_configured(self) -> bool:

@@ -95,7 +95,7 @@ class ReviewService:
         self.deidentify = deidentify or default_deidentify()
         self.passwords = passwords or accounts.Passwords()
         self.throttle = throttle or accounts.LoginThrottle()
-        self.program = program or ProgramSettings()  # calibration and the anchoring check (PRESCREEN_CALIBRATION_*)
+        self.program = program or ProgramSettings()  # calibration and the anchoring check (from_settings reads them)
         self.snapshots = Snapshots(self.deidentify)
         self.reader = Reader(self.snapshots)
 
@@ -104,7 +104,8 @@ class ReviewService:
         """The database from settings (SQLite in the data dir by default), migrated; the default Screener."""
         from prescreen.review.wiring import LazyScreener, migrated_sessions
 
-        return cls(migrated_sessions(settings), screen=LazyScreener(settings))
+        return cls(migrated_sessions(settings), screen=LazyScreener(settings),
+                   program=ProgramSettings.from_settings(settings))
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
