@@ -170,3 +170,12 @@ def test_the_review_form_hides_the_decision_controls_and_says_why(ben_hidden):
         ben = ben_hidden.service.score("ben", sub, detail, "demonstrated")
     assert all(done(d) for d in ben.details)  # scored is done when there is no draft to decide on
     assert "3 of 3 details scored" in review.progress_line(ben)
+
+
+def test_the_assessor_without_the_draft_reads_the_files_at_the_earners_pointers(ben_hidden):
+    sub = ben_hidden.in_review()
+    pointer = ben_hidden.service.open("ben", sub).details[1].self_analysis[0]
+    assert (pointer.artifact_id, pointer.locator) == ("A1", "p. 2")
+    page = ben_hidden.service.read_source("ben", sub, pointer.artifact_id, pointer.locator)
+    assert page.focus == [1] and "examined attendance data" in page.places[1].text
+    assert "Nakamura" not in page.model_dump_json()

@@ -649,3 +649,55 @@ def test_rules_say_which_actions_and_choices_exist():
     demonstrated, not_yet = ScoreView(score="demonstrated"), ScoreView(score="not_yet", feedback="Show it.")
     assert recommendation_of({"EO1.1": demonstrated, "EO1.2": demonstrated}) == "earned"
     assert recommendation_of({"EO1.1": demonstrated, "EO1.2": not_yet}) == "not_yet"
+
+
+# ---------------------------------------------------------------- reading the whole submission
+
+
+def with_transcript():
+    """The usual screening plus a transcript whose cues name a staff member and the earner."""
+    from prescreen.models import Segment, Source
+
+    screening = make_screening()
+    cues = ["Welcome to the data meeting.", "Ms. Alvarez led the data team through the attendance charts.",
+            "Teresa Nakamura asked each grade to set a target."]
+    screening.sources["V1"] = Source(id="V1", file="artifacts/meeting.vtt", title="Data meeting", role="artifact",
+                                     kind="transcript", segments=[Segment(text=c, start=10.0 * i, end=10.0 * i + 8)
+                                                                  for i, c in enumerate(cues)])
+    return screening
+
+
+def test_an_assessor_reads_any_file_of_the_submission_whole_masked_and_by_place(db_url):
+    from prescreen.review.workflow import default_deidentify
+    from tests.conftest import ReviewKit
+
+    kit = ReviewKit(db_url, deidentify=default_deidentify())
+    try:
+        sub = kit.ingest(screening=with_transcript())
+        sub = kit.service.assign("lead", sub.id, ["ana", "ben"]).id
+        pdf = kit.service.read_source("ana", sub, "A1")
+        assert [p.where for p in pdf.places] == ["p. 1", "p. 2"] and pdf.focus == []
+        assert "Staff adopted our working definition" in pdf.places[0].text and "[EMAIL]" in pdf.places[0].text
+        video = kit.service.read_source("ana", sub, "V1", "0:13")
+        assert [p.where for p in video.places] == ["00:00:00-00:00:08", "00:00:10-00:00:18", "00:00:20-00:00:28"]
+        assert video.focus == [1] and "led the data team" in video.places[1].text
+        for view in (pdf, video, kit.service.read_source("ana", sub, "A2", "para 1")):
+            assert_blind(view.model_dump_json())
+            assert "alvarez" not in view.model_dump_json().lower()
+        assert kit.service.read_source("ben", sub, "A1", "p. 2").focus == [1]
+        missing = kit.service.read_source("ana", sub, "A1", "p. 9")
+        assert missing.focus == [] and "not a place of this file" in missing.notes[0]
+    finally:
+        kit.engine.dispose()
+
+
+def test_reading_a_file_is_for_the_submissions_assessors_only(kit):
+    sub = kit.in_review()
+    kit.service.create_user("erin", "erin-test-pass", "earner")
+    with pytest.raises(NotAllowed, match="not assigned to cy"):
+        kit.service.read_source("cy", sub, "A1")
+    for actor in ("lead", "erin"):
+        with pytest.raises(NotAllowed, match="only assessors"):
+            kit.service.read_source(actor, sub, "A1")
+    with pytest.raises(NotFound, match="read one of A1, A2"):
+        kit.service.read_source("ana", sub, "A9")

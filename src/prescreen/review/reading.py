@@ -27,11 +27,13 @@ from prescreen.review.views import (
     PreviousAttempt,
     PreviousDetail,
     QueueItem,
+    SourceView,
     SubmissionView,
     adjudication_items,
     detail_view,
     flags,
     place_view,
+    source_view,
 )
 
 
@@ -93,6 +95,15 @@ class Reader:
             snap.finding(detail_id)  # NotFound, naming the details, for an unknown one
             raise NotFound(f"{detail_id} shows no cited passage {index + 1}")
         return place_view(snap, detail_id, index, snap.mask)
+
+    def read_source(self, s: Session, sub: Submission, source_id: str, place: str | None = None) -> SourceView:
+        """A whole artifact or part of the submission, masked, split by its places (see views.source_view)."""
+        snap = self.snapshots.latest(s, sub)
+        source = snap.sources.get(source_id)
+        if source is None:
+            raise NotFound(f"{source_id!r} is not a readable file of {label(sub)}: "
+                           f"read one of {', '.join(snap.sources) or 'none'}")
+        return source_view(source, snap.mask, place)
 
     def _view_fields(self, s: Session, sub: Submission, snap: Snapshot, mask: Mask,
                      decisions: dict[str, DecisionView], scores: dict[str, ScoreView]) -> dict[str, Any]:

@@ -65,6 +65,7 @@ from prescreen.review.views import (
     LeadView,
     PlaceView,
     QueueItem,
+    SourceView,
     SubmissionView,
     UserView,
     user_view,
@@ -344,6 +345,16 @@ class ReviewService:
             user = self._actor(s, actor, "assessor", "read a cited page (leads: lead_view)")
             sub = self._submission(s, submission)
             return self.reader.cited_place(s, sub, self._assignment(s, sub, user), detail_id, index)
+
+    def read_source(self, actor: str, submission: int, source_id: str, place: str | None = None) -> SourceView:
+        """A whole artifact or part of the submission (`source_id`), masked as everything an assessor reads, split
+        by its pages, paragraphs or transcript cues; `place` (a locator: "p. 3", "para 12", "4:10") marks where to
+        read. For the submission's assessors, as open(), with or without the AI draft."""
+        with self._tx() as s:
+            user = self._actor(s, actor, "assessor", "read a submission's files (leads: lead_view)")
+            sub = self._submission(s, submission)
+            self._assignment(s, sub, user)
+            return self.reader.read_source(s, sub, source_id, place)
 
     def decide(self, actor: str, submission: int, detail_id: str, action: str,
                new_status: str | None = None, reason: str = "") -> AssessorView:

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from prescreen.models import Earner, EvidenceRef, Manifest, Source
+from prescreen.locators import describe, parse_locators, place_in
+from prescreen.models import Earner, EvidenceRef, Locator, Manifest, Segment, Source
 from prescreen.report import Citation, DetailFinding, Readiness, Report
 from prescreen.review import accounts
 from prescreen.review.blind import Mask, Snapshot
@@ -105,6 +106,28 @@ class PlaceView(BaseModel):
     def parts(self) -> tuple[str, str, str]:
         """(before, quote, after)."""
         return self.text[:self.quote_start], self.text[self.quote_start:self.quote_end], self.text[self.quote_end:]
+
+
+class SourcePlace(BaseModel):
+    """One place of a source as a reader addresses it: a PDF page, a numbered paragraph, a transcript cue."""
+
+    where: str = Field(description='"p. 3", "para. 12", "00:04:10-00:04:18".')
+    section: str = Field("", description="The heading the paragraph stands under, masked.")
+    text: str = Field(description="The place's text, masked.")
+
+
+class SourceView(BaseModel):
+    """A whole artifact or part, masked as everything an assessor reads, split by its places."""
+
+    artifact_id: str
+    title: str
+    kind: str
+    role: str
+    places: list[SourcePlace]
+    focus: list[int] = Field(default_factory=list,
+                             description="The places the requested locator names (empty: the whole file).")
+    notes: list[str] = Field(default_factory=list,
+                             description="What the reader should know: a place not found, pages with no text.")
 
 
 class SelfAnalysisView(BaseModel):
@@ -306,6 +329,45 @@ def place_view(snap: Snapshot, detail_id: str, index: int, mask: Mask) -> PlaceV
     return PlaceView(detail_id=detail_id, index=index, artifact_id=citation.artifact_id,
                      title=mask(source.title if source else ""), where=citation.where, kind=kind,
                      text=before + quote + after, quote_start=len(before), quote_end=len(before) + len(quote))
+
+
+def source_places(source: Source) -> list[tuple[Segment, str]]:
+    """(the place's first segment, its whole text) for each page, paragraph or cue, in reading order; a PDF
+    page's (or a paragraph's) segments joined."""
+    places: dict[tuple, tuple[Segment, list[str]]] = {}
+    for segment in source.segments:
+        key = (segment.page, segment.paragraph, segment.start, segment.end)
+        places.setdefault(key, (segment, []))[1].append(segment.text)
+    return [(first, "\n".join(texts)) for first, texts in places.values()]
+
+
+def focused(places: list[tuple[Segment, str]], locator: str) -> tuple[list[int], list[str]]:
+    """The places a locator (as an earner writes it, or a `where`) names, and a note when it names none."""
+    try:
+        wanted = parse_locators(locator)
+    except ValueError as exc:
+        return [], [str(exc)]
+    hits = [i for i, (segment, _) in enumerate(places)
+            if any(section_of(w, segment) if w.kind == "section" else place_in(w, segment) for w in wanted)]
+    return hits, [] if hits else [f"{locator!r} is not a place of this file: its whole text is shown"]
+
+
+def section_of(wanted: Locator, segment: Segment) -> bool:
+    return bool(wanted.section and segment.section and wanted.section.lower() in segment.section.lower())
+
+
+def source_view(source: Source, mask: Mask, place: str | None = None) -> SourceView:
+    """The source's text place by place, each masked; `place` (e.g. "p. 3", "para 12", "4:10") picks the focus."""
+    places = source_places(source)
+    focus, notes = focused(places, place) if place and place.strip() else ([], [])
+    notes += [f"p. {page}: a scanned page, its text is unknown" for page in source.blank_pages]
+    notes += [mask(note) for note in source.unread]
+    return SourceView(
+        artifact_id=source.id, title=mask(source.title), kind=source.kind, role=source.role, focus=focus,
+        places=[SourcePlace(where=describe(s.page, s.paragraph, None, s.start, s.end), section=mask(s.section),
+                            text=mask(text)) for s, text in places],
+        notes=notes,
+    )
 
 
 def self_analysis_views(manifest: Manifest | None, detail_id: str, mask: Mask) -> list[SelfAnalysisView]:
