@@ -81,7 +81,8 @@ def sentences_of(candidate: Candidate, source: Source) -> list[tuple[Citation, s
         out = []
         for i, (a, b) in enumerate(units):
             hit = covered(spans, a, b)
-            out.append((_cite(source, text[a:b], start=hit[0].start, end=hit[-1].end), _around(text, units, i, ""), False))
+            citation = _cite(source, text[a:b], start=hit[0].start, end=hit[-1].end)
+            out.append((citation, _around(text, units, i, ""), False))
         return out
     return [
         (_cite(source, p.text[a:b], paragraph=p.paragraph), f"{p.section or ''}\n{p.text}", " | " in p.text[a:b])
@@ -145,7 +146,7 @@ class ExtractiveDrafter:
         sentences = self.scored_sentences(detail, candidates, sources)
         best_similarity = max((c.similarity for c in candidates), default=0.0)
         probs = self.model.status_of(detail, [s.scored() for s in sentences], best_similarity)
-        status = max(probs, key=probs.get)
+        status = max(probs, key=probs.__getitem__)
         confidence = probs[status]
         if status == "missing" and any(s.score >= ADDRESSED_AT for s in sentences):
             status, confidence = "weak", 1 - probs.get("evidenced", 0.0)  # `missing`: nothing addresses it
@@ -159,7 +160,8 @@ class ExtractiveDrafter:
     ) -> list[Sentence]:
         """Every distinct candidate sentence worth reading, scored by the sentence model, best first."""
         sentences = candidate_sentences(detail, candidates, sources)
-        for sentence, score in zip(sentences, self.model.score_sentences(detail, [s.input for s in sentences])):
+        scores = self.model.score_sentences(detail, [s.input for s in sentences])
+        for sentence, score in zip(sentences, scores, strict=True):
             sentence.score = score
         return sorted(sentences, key=lambda s: s.score, reverse=True)
 

@@ -95,9 +95,9 @@ class SentenceInput(BaseModel):
 
 
 SENTENCE_FEATURES = (
-    "similarity", "similarity_gap", "lexical", "detail_overlap", "look_for_whole", "look_for_partial", "context_overlap",
-    "context_look_for", "past_action", "passive", "plan", "negated", "specific", "table", "digits", "words",
-    "artifact", "pdf", "docx", "text", "transcript",
+    "similarity", "similarity_gap", "lexical", "detail_overlap", "look_for_whole", "look_for_partial",
+    "context_overlap", "context_look_for", "past_action", "passive", "plan", "negated", "specific", "table",
+    "digits", "words", "artifact", "pdf", "docx", "text", "transcript",
 )
 
 
@@ -106,7 +106,8 @@ def sentence_features(detail: Detail, s: SentenceInput) -> list[float]:
     c_share, c_whole, c_partial = overlap(detail, s.context)
     tokens = s.text.split()
     return [
-        s.similarity, s.best_similarity - s.similarity, s.lexical, share, whole, partial, c_share, max(c_whole, c_partial),
+        s.similarity, s.best_similarity - s.similarity, s.lexical, share, whole, partial,
+        c_share, max(c_whole, c_partial),
         float(bool(PAST_ACTION.search(s.text))), float(bool(PASSIVE.search(s.text))),
         float(bool(PLAN.search(s.text))), float(bool(NEGATED.search(s.text))),
         float(bool(SPECIFIC.search(s.text))), float(s.table or not _SENTENCE_END.search(s.text.strip())),
@@ -226,7 +227,8 @@ class EvidenceModel(BaseModel):
             return LinearModel(features=list(features), classes=classes, mean=[0.0] * n, scale=[1.0] * n,
                                coef=[[0.0] * n] * rows, intercept=[0.0] * rows)
 
-        return cls(sentence=zero(SENTENCE_FEATURES, ["other", "evidence"], 1), status=zero(STATUS_FEATURES, list(STATUSES), 3))
+        return cls(sentence=zero(SENTENCE_FEATURES, ["other", "evidence"], 1),
+                   status=zero(STATUS_FEATURES, list(STATUSES), 3))
 
     def save(self, path: Path | None = None) -> Path:
         path = path or WEIGHTS
@@ -242,4 +244,4 @@ class EvidenceModel(BaseModel):
 
     def status_of(self, detail: Detail, sentences: list[ScoredSentence], best_similarity: float) -> dict[str, float]:
         probs = self.status.proba([status_features(detail, sentences, best_similarity)])[0]
-        return dict(zip(self.status.classes, (float(p) for p in probs)))
+        return dict(zip(self.status.classes, (float(p) for p in probs), strict=True))

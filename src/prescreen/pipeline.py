@@ -22,8 +22,8 @@ from prescreen.bundle import Bundle, open_bundle, resolve_member
 from prescreen.cachefile import read_json, write_json
 from prescreen.chunking import chunk_sources
 from prescreen.drafting import Drafter, ExtractiveDrafter, candidate_sentences
-from prescreen.evidence_model import EvidenceModel
 from prescreen.errors import BundleError, ExtractionError, RubricError
+from prescreen.evidence_model import EvidenceModel
 from prescreen.index import EvidenceIndex, IndexStats
 from prescreen.locators import parse_locators
 from prescreen.models import Chunk, Detail, Locator, Manifest, ManifestIssue, Rubric, Source
@@ -160,7 +160,7 @@ class _Run:
         """Query vectors per detail (cached in the index) and the chunks' stored vectors, fetched once."""
         queries = self.s.index.embed_queries([detail_query(d) for d in self.rubric.details])
         return _Vectors(
-            details=dict(zip((d.id for d in self.rubric.details), queries)),
+            details=dict(zip((d.id for d in self.rubric.details), queries, strict=True)),
             chunks=self.s.index.vectors([c.id for c in chunks]),
         )
 
@@ -226,11 +226,13 @@ class _Run:
         for entry in (e for e in self.manifest.self_analysis if e.detail == detail.id):
             for ref in entry.evidence:
                 source = self.sources.get(ref.artifact)
+                if source is None:
+                    continue
                 try:
                     places = parse_locators(ref.locator or "")
                 except ValueError:
                     continue
-                for place in (p for loc in places for p in checks.exact_places(source, loc)) if source else ():
+                for place in (p for loc in places for p in checks.exact_places(source, loc)):
                     for chunk in checks.chunks_at(chunks, source, place):
                         out.setdefault(chunk.id, []).append(place)
         return out
@@ -272,7 +274,8 @@ def partial_problems(relpath: str, source: Source) -> list[Problem]:
     """The places of a readable file that could not be read: scanned pages, cues with impossible times."""
     problems = [
         Problem(file=relpath, kind="unreadable", where=where,
-                message=f"a cue has an impossible time ({where}), so its words are left out: fix the time and export again")
+                message=f"a cue has an impossible time ({where}), so its words are left out: "
+                        "fix the time and export again")
         for where in source.unread
     ]
     return problems + [
@@ -287,7 +290,8 @@ def rubric_issues(rubric: Rubric, manifest) -> list[ManifestIssue]:
     part_ids = {p.id for p in rubric.text_parts}
     detail_ids = {d.id for d in rubric.details}
     issues = [
-        ManifestIssue(location=f"parts.{key}", message=f"{rubric.id} has no text part {key!r} (it has: {', '.join(sorted(part_ids))})")
+        ManifestIssue(location=f"parts.{key}",
+                      message=f"{rubric.id} has no text part {key!r} (it has: {', '.join(sorted(part_ids))})")
         for key in manifest.parts if key not in part_ids
     ]
     issues += [
