@@ -43,7 +43,7 @@ HANDLERS = {
     "on_load": "both", "load_queue": "both", "route": "both", "picked_row": "both",
     "review_choices": "assessor", "show_review": "assessor", "open_review": "assessor", "goto": "assessor",
     "go_previous": "assessor", "go_next": "assessor", "save_and_next": "assessor", "save_here": "assessor",
-    "submit_review": "assessor", "confirm_read": "assessor", "open_place": "assessor",
+    "submit_review": "assessor", "confirm_read": "assessor", "open_place": "assessor", "read_file": "assessor",
     "load_lead_lists": "lead", "show_lead_view": "lead", "open_lead_view": "lead", "ingest_bundle": "lead",
     "do_assign": "lead", "do_auto": "lead", "do_return": "lead", "do_adjudicate": "lead", "clear_upload": "both",
     "earner_load": "earner", "earner_start": "earner", "earner_open": "earner", "earner_save": "earner",

@@ -291,3 +291,29 @@ def test_the_gate_lets_each_role_reach_only_its_routes(token, path, status):
     if token:
         client.cookies.set("access-token-c1", token)
     assert client.post(path).status_code == status
+
+
+def test_a_file_of_the_submission_reads_escaped_whole_or_at_its_focus():
+    from prescreen.review.views import SourcePlace, SourceView
+
+    places = [SourcePlace(where="p. 1", text=f"one {HOSTILE}"), SourcePlace(where="p. 2", section=IMG, text="two")]
+    source = SourceView(artifact_id="A1", title=f"Title {IMG}", kind="pdf", role="artifact", places=places,
+                        notes=[f"note {HOSTILE}"])
+    whole = review.source_html(source)
+    assert_inert(whole)
+    assert "the whole file" in whole and "p. 1" in whole and "p. 2" in whole
+    focused = review.source_html(source.model_copy(update={"focus": [1]}))
+    assert "1 of 2 places" in focused and "one " not in focused and "two" in focused
+
+
+def test_the_reader_opens_at_the_earners_pointer_for_the_detail_shown():
+    from prescreen.review.views import ArtifactView
+
+    view = hostile_view(artifacts=[ArtifactView(artifact_id="A1", title="Audit", kind="pdf", role="artifact")])
+    with gr.Blocks():
+        form, _ = review.layout()
+    shown = review.render(form, view, "EO1.1")
+    assert shown[form.reader.source].value == "A1" and shown[form.reader.place].value == f"p. {IMG}"
+    assert shown[form.reader.source].choices == [("A1 · Audit (pdf, artifact)", "A1")]
+    unknown = view.model_copy(update={"artifacts": []})
+    assert review.render(form, unknown, "EO1.1")[form.reader.source].value is None

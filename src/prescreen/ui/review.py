@@ -17,7 +17,7 @@ import gradio as gr
 from pydantic import BaseModel, Field
 
 from prescreen.errors import PrescreenError
-from prescreen.review.workflow import AssessorView, ReviewService, override_choices
+from prescreen.review.workflow import AssessorView, DetailView, ReviewService, override_choices
 from prescreen.ui import queue, shortcuts
 from prescreen.ui.common import SCORE_CHOICES, STATUS_CHOICES, current_user, message_for, notice, ui_errors, warn
 from prescreen.ui.review_form import (
@@ -40,10 +40,13 @@ from prescreen.ui.review_html import (  # noqa: F401 - the tab's HTML, read by t
     place_choices,
     place_html,
     progress_line,
+    source_choices,
+    source_html,
 )
 
 ACTION_CHOICES = [("Confirm the drafted status", "confirm"), ("Override it", "override")]
 NO_SUBMISSION = "<p class='ps-empty'>Choose a submission from your queue, then press Open.</p>"
+NO_READING = "<p class='ps-dim'>Choose a file (the earner's pointer for this detail is filled in), then press Read.</p>"
 NO_PLACE = "<p class='ps-dim'>Press Full page on a cited passage (or pick it here) to read its whole page.</p>"
 
 
@@ -83,6 +86,30 @@ def place_area() -> PlaceArea:
 
 
 @dataclass
+class ReaderArea:
+    """Under the cited page: any file of the submission, whole or at a place, masked (the shown detail's first
+    pointer of the earner's is filled in)."""
+
+    box: gr.Accordion
+    source: gr.Dropdown
+    place: gr.Textbox
+    read: gr.Button
+    html: gr.HTML
+
+
+def reader_area() -> ReaderArea:
+    with gr.Accordion("Read the submission", open=False, elem_id="review-read-box") as box:
+        with gr.Row(elem_classes=["ps-bar"]):
+            source = gr.Dropdown(label="File (an artifact or a part)", choices=[], value=None, scale=3,
+                                 elem_id="review-read-source")
+            place = gr.Textbox(label="Page, paragraph, section or time (empty: the whole file)", scale=2,
+                               elem_id="review-read-place", placeholder="p. 3 · para. 12 · § Heading · 04:10")
+            read = gr.Button("Read", scale=0, min_width=100, size="md", elem_id="review-read")
+        html = gr.HTML(NO_READING, elem_id="review-read-text")
+    return ReaderArea(box=box, source=source, place=place, read=read, html=html)
+
+
+@dataclass
 class Form:
     """The tab's components that handlers read and update."""
 
@@ -105,11 +132,13 @@ class Form:
     decision_box: gr.Column
     no_draft: gr.HTML
     bulk: gr.Button
+    reader: ReaderArea
 
     def outputs(self) -> list:
         return [self.screen, self.header, self.progress, self.detail_picker, self.detail, self.action,
                 self.new_status, self.reason, self.score, self.feedback, self.saved, self.overview, *self.buttons,
-                self.comment, self.final, self.places.picker, self.places.html, self.decision_box, self.no_draft]
+                self.comment, self.final, self.places.picker, self.places.html, self.decision_box, self.no_draft,
+                self.reader.source, self.reader.place, self.reader.html]
 
     def choices(self) -> list:
         return [self.action, self.new_status, self.reason, self.score, self.feedback]
@@ -134,13 +163,15 @@ def layout() -> tuple[Form, dict]:
                 next_button = gr.Button("Next →", scale=0, min_width=120, size="md", elem_id="review-next")
             detail = gr.HTML("", elem_id="review-detail-panel")
             places = place_area()
+            reader = reader_area()
         with gr.Column(scale=2, min_width=320, elem_classes=["ps-controls"]):
-            form, buttons = controls(screen, header, progress, detail_picker, detail, final, places)
+            form, buttons = controls(screen, header, progress, detail_picker, detail, final, places, reader)
     buttons.update(picker=picker, open=open_button, prev=prev_button, next=next_button)
     return form, buttons
 
 
-def controls(screen, header, progress, detail_picker, detail, final, places: PlaceArea) -> tuple[Form, dict]:
+def controls(screen, header, progress, detail_picker, detail, final, places: PlaceArea,
+             reader: ReaderArea) -> tuple[Form, dict]:
     """The decision, score and submit controls beside the detail."""
     no_draft = gr.HTML("", elem_id="review-no-draft")
     with gr.Column(elem_id="review-decision-box") as decision_box:  # hidden when no draft is shown
@@ -168,7 +199,7 @@ def controls(screen, header, progress, detail_picker, detail, final, places: Pla
     form = Form(screen=screen, header=header, progress=progress, detail_picker=detail_picker, detail=detail,
                 action=action, new_status=new_status, reason=reason, score=score, feedback=feedback, saved=saved,
                 overview=overview, buttons=[save_next, save, bulk, submit], comment=comment, final=final,
-                places=places, decision_box=decision_box, no_draft=no_draft, bulk=bulk)
+                places=places, decision_box=decision_box, no_draft=no_draft, bulk=bulk, reader=reader)
     return form, dict(save_next=save_next, save=save, bulk=bulk, submit=submit)
 
 
@@ -196,7 +227,17 @@ def render(form: Form, view: AssessorView, detail_id: str | None, message: str =
         form.final: final_html(final, "Final result of this submission (for calibration)"),
         form.places.picker: gr.Radio(choices=place_choices(current), value=None),
         form.places.html: NO_PLACE,
+        **reader_updates(form.reader, view, current),
     }
+
+
+def reader_updates(reader: ReaderArea, view: AssessorView, detail: DetailView) -> dict:
+    """The submission's files to pick from, set at the earner's first pointer for `detail` (the whole file when
+    it names no place; nothing picked when it names no file of the submission)."""
+    files = [a.artifact_id for a in view.artifacts]
+    pointer = next((p for p in detail.self_analysis if p.artifact_id in files), None)
+    return {reader.source: gr.Dropdown(choices=source_choices(view), value=pointer.artifact_id if pointer else None),
+            reader.place: gr.Textbox(value=(pointer.locator or "") if pointer else ""), reader.html: NO_READING}
 
 
 def build(service: ReviewService) -> ReviewTab:
@@ -301,6 +342,16 @@ def build(service: ReviewService) -> ReviewTab:
         return {form.places.html: place_html(place), form.places.box: gr.Accordion(open=True)}
 
     @ui_errors
+    def read_file(screen, source_id, place, request: gr.Request):
+        """A whole file of the submission, or the places `place` names, masked."""
+        screen = opened(screen)
+        if not source_id:
+            raise gr.Error("Choose a file to read first.")
+        user = current_user(service, request).username
+        source = service.read_source(user, screen.view.submission, source_id, (place or "").strip() or None)
+        return {form.reader.html: source_html(source), form.reader.box: gr.Accordion(open=True)}
+
+    @ui_errors
     def submit_review(screen, note, request: gr.Request):
         screen = opened(screen)
         recommendation = implied_recommendation(screen.view)
@@ -313,7 +364,7 @@ def build(service: ReviewService) -> ReviewTab:
 
     wire(form, buttons, dict(open_review=open_review, goto=goto, go_previous=go_previous, go_next=go_next,
                              save_here=save_here, save_and_next=save_and_next, confirm_read=confirm_read,
-                             submit_review=submit_review, open_place=open_place))
+                             submit_review=submit_review, open_place=open_place, read_file=read_file))
     return ReviewTab(picker=buttons["picker"], show=show_review, outputs=outputs, choices=review_choices)
 
 
@@ -336,3 +387,7 @@ def wire(form: Form, buttons: dict, h: dict) -> None:
     places = form.places
     places.picker.input(h["open_place"], [form.screen, places.picker], [places.html, places.box],
                         show_progress_on=[places.html])
+    reader = form.reader
+    for trigger in (reader.read.click, reader.place.submit):
+        trigger(h["read_file"], [form.screen, reader.source, reader.place], [reader.html, reader.box],
+                show_progress_on=[reader.html])

@@ -6,6 +6,7 @@ Every text that comes from a submission is escaped (common.esc) before it goes i
 
 from __future__ import annotations
 
+from prescreen.review.views import SourceView
 from prescreen.review.workflow import AssessorView, CitationView, DetailView, FinalResultView, PlaceView
 from prescreen.ui.common import badge, bullet_list, esc, highlight, notice, pretty, table
 from prescreen.ui.review_form import done, implied_recommendation
@@ -106,6 +107,27 @@ def place_html(place: PlaceView) -> str:
     return (f"<figure class='ps-cite ps-place' id='review-place-text'><figcaption>{caption}</figcaption>{missing}"
             f"<blockquote class='ps-pre' style='max-height: 32rem; overflow: auto'>{highlight(*place.parts)}"
             "</blockquote></figure>")
+
+
+def source_choices(view: AssessorView) -> list[tuple[str, str]]:
+    """One choice per readable file: its id, title and kind."""
+    return [(f"{a.artifact_id} · {a.title} ({a.kind}, {a.role})", a.artifact_id) for a in view.artifacts]
+
+
+def source_html(source: SourceView) -> str:
+    """A file of the submission (masked): the places its locator names, or all of them, each with its place."""
+    shown = [source.places[i] for i in source.focus] or source.places
+    scope = f"{len(shown)} of {len(source.places)} places" if source.focus else "the whole file"
+    caption = f"{cited_caption(source.artifact_id, source.title, source.kind)} · {scope}"
+    notes = bullet_list(source.notes, "ps-dim")
+    if not source.places:
+        return f"<p class='ps-dim'>{caption}: no text could be read from it.</p>{notes}"
+    parts = "".join(
+        f"<div class='ps-source-place'><p class='ps-where'>{esc(p.where)}"
+        f"{f' · {esc(p.section)}' if p.section else ''}</p><div class='ps-pre'>{esc(p.text)}</div></div>"
+        for p in shown)
+    return (f"<figure class='ps-cite ps-place' id='review-read-file'><figcaption>{caption}</figcaption>{notes}"
+            f"<div style='max-height: 40rem; overflow: auto'>{parts}</div></figure>")
 
 
 def self_analysis_html(detail: DetailView) -> str:
