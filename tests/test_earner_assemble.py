@@ -34,7 +34,8 @@ def screener(tmp_path_factory) -> Screener:
 def same_screen(screener: Screener, first: Path, second: Path) -> None:
     a, b = (screener.screen(path).report for path in (first, second))
     assert a.readiness != "unscreenable" and b.readiness != "unscreenable"
-    assert [(p.part_id, p.word_count, p.shortfall) for p in a.parts] == [(p.part_id, p.word_count, p.shortfall) for p in b.parts]
+    assert ([(p.part_id, p.word_count, p.shortfall) for p in a.parts]
+            == [(p.part_id, p.word_count, p.shortfall) for p in b.parts])
     assert [(f.detail_id, f.status) for f in a.details] == [(f.detail_id, f.status) for f in b.details]
     assert a.self_analysis_issues == b.self_analysis_issues
     assert a.problems == b.problems and a.manifest_issues == b.manifest_issues
@@ -45,7 +46,8 @@ def uploads(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     return {
         "Attendance data.pdf": make_pdf(folder / "a.pdf", ["Attendance by subgroup, presented to all staff.", "Plan."]),
-        "plan.docx": make_docx(folder / "b.docx", [("h1", "Advisory"), ("p", "Every student meets an adult mentor weekly.")]),
+        "plan.docx": make_docx(folder / "b.docx",
+                               [("h1", "Advisory"), ("p", "Every student meets an adult mentor weekly.")]),
         "night.vtt": make_vtt(folder / "c.vtt", [(0, 30, "Families met with interpreters in three languages.")]),
     }
 
@@ -57,7 +59,8 @@ def small_draft(**changes) -> Draft:
         artifacts=[ArtifactDraft(id="A1", title="Attendance data", upload="Attendance data.pdf"),
                    ArtifactDraft(id="A2", title="Advisory plan", upload="plan.docx"),
                    ArtifactDraft(id="A3", title="Family night", upload="night.vtt")],
-        self_analysis=[SelfAnalysisEntry(detail="EO1.2", evidence=[EvidenceRef(artifact="A1", locator="p. 1")], explanation=EXPLAIN),
+        self_analysis=[SelfAnalysisEntry(detail="EO1.2", evidence=[EvidenceRef(artifact="A1", locator="p. 1")],
+                                         explanation=EXPLAIN),
                        SelfAnalysisEntry(detail="EO2.1", evidence=[EvidenceRef(artifact="A2", locator="§ Advisory")],
                                          explanation="Every student has an adult mentor they meet weekly.")],
     )
@@ -83,7 +86,7 @@ def test_parts_written_in_the_box_screen_like_part_files(screener, tmp_path):
     by_hand = write_bundle(tmp_path / "by-hand", manifest, {
         "overview.md": OVERVIEW, "reflection.md": REFLECTION,
         **{f"artifacts/{name}": path.read_bytes() for name, path in
-           zip(("Attendance-data.pdf", "plan.docx", "night.vtt"), files.values())}})
+           zip(("Attendance-data.pdf", "plan.docx", "night.vtt"), files.values(), strict=True)}})
     same_screen(screener, by_hand, built)
 
 
@@ -92,7 +95,8 @@ def test_the_zip_opens_as_the_same_bundle(tmp_path):
     archive = to_zip(built, tmp_path / "bundle.zip")
     with open_bundle(archive, tmp_path / "work", LimitSettings()) as opened:
         assert opened.manifest == read_manifest(built)
-        assert (opened.root / "artifacts" / "plan.docx").read_bytes() == (built / "artifacts" / "plan.docx").read_bytes()
+        plan = Path("artifacts", "plan.docx")
+        assert (opened.root / plan).read_bytes() == (built / plan).read_bytes()
 
 
 def test_names_stay_inside_the_bundle_and_never_collide(tmp_path):
@@ -101,7 +105,8 @@ def test_names_stay_inside_the_bundle_and_never_collide(tmp_path):
              "plan.docx": files["plan.docx"]}
     draft = small_draft(artifacts=[ArtifactDraft(id="A1", upload="../../etc/passwd.pdf"),
                                    ArtifactDraft(id="A2", upload="C:\\docs\\passwd.pdf"),
-                                   ArtifactDraft(id="A3", upload="plan.docx"), ArtifactDraft(id="A4", upload="plan.docx")])
+                                   ArtifactDraft(id="A3", upload="plan.docx"),
+                                   ArtifactDraft(id="A4", upload="plan.docx")])
     built = assemble(draft, files, tmp_path / "built")
     assert [a.file for a in read_manifest(built).artifacts] == [
         "artifacts/passwd.pdf", "artifacts/passwd-2.pdf", "artifacts/plan.docx", "artifacts/plan.docx"]
@@ -165,4 +170,5 @@ def test_places_picked_for_every_detail_screen_without_locator_issues(screener, 
                for i, d in enumerate(details)]
     report = screener.screen(assemble(small_draft(self_analysis=entries), files, tmp_path / "built")).report
     assert len(picked) >= 5 and {e.evidence[0].locator for e in entries} >= {"p. 1", "p. 2", "§ Advisory", "para. 2"}
-    assert [i for i in report.self_analysis_issues if i.kind.startswith("locator") or i.kind in ("no_entry", "unknown_artifact")] == []
+    assert [i for i in report.self_analysis_issues
+            if i.kind.startswith("locator") or i.kind in ("no_entry", "unknown_artifact")] == []

@@ -83,7 +83,8 @@ def test_a_sound_bundle_passes_with_advice_only(fake_model, tmp_path):
 
 
 def test_a_broken_pointer_fails_the_check(fake_model, tmp_path):
-    entries = [{"detail": d, "evidence": [{"artifact": "A1", "locator": "p. 7"}], "explanation": "The roster page shows it."}
+    entries = [{"detail": d, "evidence": [{"artifact": "A1", "locator": "p. 7"}],
+                "explanation": "The roster page shows it."}
                for d in ("EO1.1", "EO1.2")]
     result = run("check", str(tiny_bundle(tmp_path / "broken", entries=entries)))
     assert result.exit_code == 1

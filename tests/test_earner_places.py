@@ -38,7 +38,8 @@ def make_files(folder: Path) -> dict[str, Path]:
     return {
         "pdf": make_pdf(folder / "audit.pdf", ["Equity audit\nAttendance by subgroup.", "", "Plan for next year."]),
         "docx": make_docx(folder / "plan.docx", [("title", "Equity plan"), ("p", "We meet monthly."),
-                                                 ("table", "goal|owner\nattendance|AP"), ("h1", "Monitoring Our Progress"),
+                                                 ("table", "goal|owner\nattendance|AP"),
+                                                 ("h1", "Monitoring Our Progress"),
                                                  ("p", "Absences reviewed each month.")]),
         "md": (folder / "audit.md").write_text(MARKDOWN, encoding="utf-8") and folder / "audit.md",
         "vtt": make_vtt(folder / "night.vtt", [(0, 4.5, "Welcome, families."), (65, 130, "Interpreters in Spanish."),

@@ -59,7 +59,8 @@ def test_parts_and_files_in_the_earners_words(harbor):
     general = notes(harbor)
     assert ("word_shortfall", True, "The overview is 145 words short. It has 855 of the 1000 words it needs: add to it "
             "before you submit.") in general
-    assert ("file_problem", True, "scanned-signin.pdf has no text. Upload a text PDF or a photo-free export.") in general
+    assert ("file_problem", True,
+            "scanned-signin.pdf has no text. Upload a text PDF or a photo-free export.") in general
     unsupported = next(t for k, _, t in general if t.startswith("family-night.mp4"))
     assert "cannot read" in unsupported and "upload a transcript (.vtt or .srt)" in unsupported
     instruction = next(t for k, _, t in general if t.startswith("equity-plan.docx, para."))
@@ -144,7 +145,8 @@ def test_unreadable_files_scanned_pages_and_transcript_times(screener, tmp_path)
     artifacts = {"artifacts/locked.pdf": locked.read_bytes(), "artifacts/minutes.pdf": scanned.read_bytes(),
                  "artifacts/night.vtt": night.read_bytes()}
     entries = [{"detail": "EO1.1", "evidence": [{"artifact": "A4", "locator": "00:09:00"}], "explanation": EXPLAIN},
-               {"detail": "EO1.2", "evidence": [{"artifact": "A1", "locator": "see the binder"}], "explanation": EXPLAIN}]
+               {"detail": "EO1.2", "evidence": [{"artifact": "A1", "locator": "see the binder"}],
+                "explanation": EXPLAIN}]
     check = self_check(screener.screen(tiny_bundle(tmp_path / "files", entries=entries, artifacts=artifacts)))
     general = notes(check)
     assert ("file_problem", True, "locked.pdf cannot be read. The PDF is encrypted: remove the password and upload it "
@@ -154,7 +156,8 @@ def test_unreadable_files_scanned_pages_and_transcript_times(screener, tmp_path)
         "pointer_out_of_range", True, "Your pointer 00:09:00: this file ends at 00:00:30. Point to a place that exists "
         "(night.vtt runs to 00:00:30): pick it in the file's list of places.")
     assert notes(check, "EO1.2")[0] == (
-        "pointer_unclear", True, "Your pointer 'see the binder' to A1 names no place prescreen can follow. Write a page "
+        "pointer_unclear", True,
+        "Your pointer 'see the binder' to A1 names no place prescreen can follow. Write a page "
         "(p. 3) or pages (pp. 3-4), or pick the place in the file.")
 
 

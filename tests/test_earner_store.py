@@ -39,7 +39,8 @@ def audit_pdf(tmp_path) -> Path:
 
 
 def a_draft(**changes) -> Draft:
-    return Draft(**({"credential": CREDENTIAL, "parts": {"overview": PartDraft(text="Our equity work began with data.")},
+    return Draft(**({"credential": CREDENTIAL,
+                     "parts": {"overview": PartDraft(text="Our equity work began with data.")},
                      "artifacts": [ArtifactDraft(id="A1", title="Equity audit", upload="audit.pdf")]} | changes))
 
 

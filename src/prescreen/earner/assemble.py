@@ -151,7 +151,7 @@ class _Writer:
         artifacts = []
         for artifact in self.draft.artifacts:
             relpath = self.upload(artifact.upload, ARTIFACTS_DIR)
-            _guard(artifact.upload, lambda: budget.admit(relpath, "artifact"))
+            _guard(artifact.upload, lambda path=relpath: budget.admit(path, "artifact"))
             artifacts.append({"id": artifact.id, "file": relpath, "title": artifact.title})
         self.check_total()
         (self.root / MANIFEST_NAME).write_text(_manifest_yaml(self.draft, parts, artifacts), encoding="utf-8")
@@ -194,7 +194,8 @@ class _Writer:
     def check_total(self) -> None:
         total = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
         if total > self.limits.max_zip_total_mb * MIB:
-            raise UploadError(f"the files come to {total / MIB:.1f} MB, more than the {self.limits.max_zip_total_mb:g} MB "
+            raise UploadError(f"the files come to {total / MIB:.1f} MB, "
+                              f"more than the {self.limits.max_zip_total_mb:g} MB "
                               "a whole submission may hold: make the largest smaller (compress images, split) or "
                               "keep only the ones that show evidence")
 

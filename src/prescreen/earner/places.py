@@ -48,7 +48,9 @@ class FilePlaces(BaseModel):
 
 def places_of(source: Source) -> list[Place]:
     """The places of an extracted file that a pointer can name, each checked as the self-analysis checks follow it."""
-    found = _pages(source) if source.kind == "pdf" else _cues(source) if source.kind == "transcript" else _paragraphs(source)
+    found = (_pages(source) if source.kind == "pdf"
+             else _cues(source) if source.kind == "transcript"
+             else _paragraphs(source))
     return [place for place in found if _followable(source, place.locator)]
 
 
@@ -69,7 +71,8 @@ def _pages(source: Source) -> Iterator[Place]:
 def _cues(source: Source) -> Iterator[Place]:
     for segment in source.segments:
         if segment.start is not None:
-            yield Place(kind="time", locator=describe(start=segment.start, end=segment.end), label=_first_line(segment.text))
+            yield Place(kind="time", locator=describe(start=segment.start, end=segment.end),
+                        label=_first_line(segment.text))
 
 
 def _paragraphs(source: Source) -> Iterator[Place]:
@@ -81,7 +84,8 @@ def _paragraphs(source: Source) -> Iterator[Place]:
         if segment.section and segment.section not in seen:
             seen.add(segment.section)
             yield Place(kind="section", locator=f"§ {segment.section}", label=_first_line(segment.section))
-        yield Place(kind="paragraph", locator=describe(paragraph_start=segment.paragraph), label=_first_line(segment.text))
+        yield Place(kind="paragraph", locator=describe(paragraph_start=segment.paragraph),
+                    label=_first_line(segment.text))
 
 
 def _followable(source: Source, locator: str) -> bool:

@@ -53,7 +53,8 @@ def manifest_text(rubric: Rubric, submission_id: str) -> str:
     for part in rubric.text_parts:
         lines += [*_comment(_part_note(part), "  "), f"  {part.id}: {part.id}.md"]
     lines += ["artifacts:", *_comment("one entry per file in artifacts/, e.g.", "  "),
-              "  # - id: A1", f"  #   file: {ARTIFACTS_DIR}/equity-audit.pdf", "  #   title: Equity audit shared with staff",
+              "  # - id: A1", f"  #   file: {ARTIFACTS_DIR}/equity-audit.pdf",
+              "  #   title: Equity audit shared with staff",
               "self_analysis:"]
     for outcome in rubric.outcomes:
         lines += _comment(f"{outcome.id}: {outcome.title}", "  ")

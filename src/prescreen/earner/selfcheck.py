@@ -178,7 +178,8 @@ class _Words:
 
     def title(self, artifact_id: str) -> str:
         titles = {a.id: a.title for a in self.manifest.artifacts} if self.manifest else {}
-        return titles.get(artifact_id) or (f"your {artifact_id.replace('_', ' ')}" if artifact_id in self.parts else artifact_id)
+        fallback = f"your {artifact_id.replace('_', ' ')}" if artifact_id in self.parts else artifact_id
+        return titles.get(artifact_id) or fallback
 
     # -- what the evidence looks like (advice: these are judgments)
 
@@ -217,7 +218,8 @@ class _Words:
 
     def out_of_range(self, issue: SelfAnalysisIssue) -> Note:
         source = self.sources.get(issue.artifact_id or "")
-        reasons = [why for p in parse_locators(issue.locator or "") if (why := out_of_range(source, p))] if source else []
+        reasons = ([why for p in parse_locators(issue.locator or "") if (why := out_of_range(source, p))]
+                   if source else [])
         extent = f"this file {reasons[0].split(';')[0]}" if reasons else issue.message
         return Note(kind="pointer_out_of_range", must_fix=True, says=f"Your pointer {issue.locator}: {extent}.",
                     fix=f"Point to a place that exists{_span(source)}: pick it in the file's list of places.")

@@ -111,7 +111,8 @@ class DraftStore:
         for name, path in uploads.items():
             check_upload(name, path, self.limits)
         with self.sessions.begin() as session:
-            row = self._editable(session, owner, draft_id) if draft_id is not None else self._new(session, owner, previous_id)
+            row = (self._editable(session, owner, draft_id) if draft_id is not None
+                   else self._new(session, owner, previous_id))
             row.credential, row.attempt, row.updated_at = draft.credential, draft.attempt, utcnow()
             row.draft_json = draft.model_dump_json()
             self._store_files(session, row, uploads, keep=set(draft.uploads()) | set(uploads))
@@ -171,8 +172,9 @@ class DraftStore:
             row.status, row.submitted_at, row.updated_at = "draft", None, utcnow()
             return self._view(session, row)
 
-    def new_attempt(self, owner: str, draft_id: int, revisit: Iterable[str] = (), max_attempts: int = DEFAULT_MAX_ATTEMPTS
-                    ) -> StoredDraft:
+    def new_attempt(
+        self, owner: str, draft_id: int, revisit: Iterable[str] = (), max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> StoredDraft:
         """The next attempt after a submitted one, prefilled from it (its draft and uploads), with the details to
         revisit (judged `not yet`) marked; NotAllowed before the last attempt was submitted or past the limit."""
         with self.sessions.begin() as session:
