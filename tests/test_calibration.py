@@ -102,14 +102,14 @@ def test_a_gold_review_looks_like_live_work_and_never_shows_a_result(gold):
                            .values(created_at=datetime.now(UTC) - timedelta(days=90)))
     assert gold.calibration.assign("lead", "dee") == [gold.a, gold.g]
     queue = gold.service.queue("dee")
-    assert sorted((i.submission, i.status) for i in queue) == [(gold.a, "in_review"), (gold.g, "in_review")]
+    assert sorted((i.submission, i.state) for i in queue) == [(gold.a, "in_review"), (gold.g, "in_review")]
     assert all(i.age_days < 1 for i in queue)  # as old as the assignment, like live work
     view = gold.service.open("dee", gold.a)  # A is final, yet dee reads it in review with the draft as usual
-    assert view.status == "in_review" and view.details[0].drafted_status == "evidenced"
+    assert view.state == "in_review" and view.details[0].drafted_status == "evidenced"
     assert "gold" not in view.model_dump_json().lower()
     gold_review(gold, "dee", gold.a, ALL_DEMONSTRATED)
     assert gold.service.final_result("dee", gold.a) is None
-    assert gold.service.open("dee", gold.a).status == "in_review"
+    assert gold.service.open("dee", gold.a).state == "in_review"
     with pytest.raises(InvalidTransition, match="submitted .* already"):
         gold.service.score("dee", gold.a, "EO1.1", D)
 
@@ -190,7 +190,7 @@ def test_gold_is_never_a_live_result(gold):
     lead_view = gold.service.lead_view("lead", gold.a)
     assert [a.username for a in lead_view.assessors] == ["ana", "ben"] and set(lead_view.assessor_scores) == {
         "ana", "ben"}
-    assert gold.service.lead_view("lead", gold.g).status == "awaiting_assignment"  # two gold reviews settle nothing
+    assert gold.service.lead_view("lead", gold.g).state == "awaiting_assignment"  # two gold reviews settle nothing
     assert {i.submission for i in gold.service.queue("lead")}.isdisjoint({gold.a, gold.g})
     with pytest.raises(InvalidTransition, match="in the gold set: it is scored only in calibration"):
         gold.service.assign("lead", gold.g, ["cy", "ana"])

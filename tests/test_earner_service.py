@@ -109,7 +109,7 @@ def test_a_flagged_pointer_is_fixed_with_a_picked_place_then_submitted_pre_scree
         "submitted", False, earners.open("jo", draft_id).draft.submission_id)
     [item] = review.queue("lead")
     assert item.label == f"{standing.submission_code} · attempt 1" and item.readiness != "unscreenable"
-    assert not item.incomplete and item.status == "awaiting_assignment"
+    assert not item.incomplete and item.state == "awaiting_assignment"
     with pytest.raises(NotAllowed, match="submitted already"):
         earners.submit("jo", draft_id)
     with pytest.raises(NotAllowed, match="start a new attempt"):
@@ -218,7 +218,7 @@ def test_a_returned_submission_is_reopened_fixed_and_sent_again(app):
     earners.save("jo", draft_id, fixed)
     assert earners.submit("jo", draft_id).status == "submitted"
     [item] = review.queue("lead")
-    assert not item.incomplete and item.status == "awaiting_assignment"
+    assert not item.incomplete and item.state == "awaiting_assignment"
     with pytest.raises(NotAllowed, match="was not returned"):
         earners.reopen("jo", draft_id)
 

@@ -71,7 +71,7 @@ def test_same_submission_id_from_another_earner_is_refused_and_changes_nothing(k
     with pytest.raises(InvalidInput, match="belongs to another earner"):
         kit.ingest(other_earner())
     assert (kit.count(ScreeningRun), kit.count(AuditLog)) == (runs, audit)
-    assert kit.service.queue("lead")[0].status == first.state
+    assert kit.service.queue("lead")[0].state == first.state
 
 
 def test_same_submission_id_same_earner_is_a_reingest(kit):

@@ -84,7 +84,7 @@ def test_cli_demo_lands_on_a_queue_with_work_in_every_state_and_gives_the_audit_
     service = ReviewService.from_settings(Settings())
     assert service.authenticate("lead", "lead-demo-pass").role == "lead"
     queue = service.queue("lead")
-    by_state = {state: [i.submission for i in queue if i.status == state] for state in
+    by_state = {state: [i.submission for i in queue if i.state == state] for state in
                 ("awaiting_assignment", "in_review", "adjudication", "final", "incomplete", "returned")}
     assert all(by_state.values()), by_state
     results = {service.final_result("lead", n).result for n in by_state["final"]}
@@ -105,7 +105,7 @@ def gold_set_with_one_assessor_calibrated_and_one_held_back(service: ReviewServi
     standing = {c.assessor: (c.standing, c.live_work) for c in calibration.status("lead")}
     assert standing == {"ana": ("passed", True), "ben": ("in_calibration", True), "cam": ("below_threshold", False)}
     gold = {g.submission for g in calibration.gold("lead")}
-    assert not gold & {i.submission for i in service.queue("ana") if i.status != "in_review"}, "never live work"
+    assert not gold & {i.submission for i in service.queue("ana") if i.state != "in_review"}, "never live work"
 
 
 def audit_has_overrides_disagreements_and_a_resubmission(service: ReviewService) -> None:

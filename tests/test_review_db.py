@@ -181,7 +181,7 @@ def test_both_submitting_at_once_finalizes_exactly_once(kit):
         kit.complete("ana", sub, submit=False)
         kit.complete("ben", sub, submit=False)
         _at_once(*(partial(kit.service.submit, actor, sub, "earned") for actor in ("ana", "ben")))
-        assert kit.service.lead_view("lead", sub).status == "final"
+        assert kit.service.lead_view("lead", sub).state == "final"
         assert sum(e.action == "finalize" for e in kit.service.audit("lead", sub)) == 1
     assert kit.count(FinalResult) == 3
 

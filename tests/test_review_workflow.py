@@ -203,7 +203,7 @@ def test_submit_needs_every_detail_and_a_consistent_recommendation(kit):
     with pytest.raises(InvalidInput, match="must follow the scores"):
         kit.service.submit("ana", sub, "not_yet")
     view = kit.service.submit("ana", sub, "earned", "Solid.")
-    assert (view.submitted, view.recommendation, view.status) == (True, "earned", "in_review")
+    assert (view.submitted, view.recommendation, view.state) == (True, "earned", "in_review")
     with pytest.raises(InvalidTransition, match="submitted .* already: no more changes"):
         kit.service.score("ana", sub, "EO1.1", "demonstrated")
 
@@ -215,7 +215,7 @@ def test_agreement_is_final_at_once(kit):
     sub = kit.in_review()
     kit.complete("ana", sub)
     assert kit.service.final_result("lead", sub) is None
-    assert kit.complete("ben", sub).status == "final"
+    assert kit.complete("ben", sub).state == "final"
     final = kit.service.final_result("lead", sub)
     assert (final.result, final.source, final.decided_by) == ("earned", "agreement", "ana, ben")
     assert set(final.per_detail) == set(DETAILS) and final.decided_at is not None
@@ -240,7 +240,7 @@ def test_disagreement_goes_to_the_lead_who_settles_it(kit):
     assert kit.service.lead_view("lead", sub).assessor_scores == {}  # nothing before both submitted
     kit.complete("ben", sub, {"EO2.1": "not_yet"})
     view = kit.service.lead_view("lead", sub)
-    assert (view.status, view.disputed, view.submitted) == ("adjudication", ["EO1.2", "EO2.1"], True)
+    assert (view.state, view.disputed, view.submitted) == ("adjudication", ["EO1.2", "EO2.1"], True)
     assert view.assessor_scores["ana"]["EO1.2"].score == "not_yet"
     assert view.assessor_scores["ben"]["EO1.2"].score == "demonstrated"
     assert view.assessor_decisions["ana"]["EO1.2"] == DecisionView(action="confirm")
@@ -251,7 +251,7 @@ def test_disagreement_goes_to_the_lead_who_settles_it(kit):
     assert kit.service.lead_view("lead", sub).adjudications == {"EO1.2": ScoreView(score="demonstrated")}
     assert kit.service.adjudicate("lead", sub, "EO2.1", "not_yet", "Show a crew at work.").state == "final"
     view = kit.service.lead_view("lead", sub)
-    assert view.status == "final" and view.final.source == "adjudication" and view.final.decided_by == "lead"
+    assert view.state == "final" and view.final.source == "adjudication" and view.final.decided_by == "lead"
     assert view.final.result == "not_yet_earned"
     joined = "ana: feedback on EO1.1\n\nben: feedback on EO1.1"
     assert view.final.per_detail == {"EO1.1": ScoreView(score="demonstrated", feedback=joined),

@@ -43,7 +43,7 @@ def hostile_view(**fields) -> AssessorView:
         score=ScoreView(score="not_yet", feedback=f"feedback {HOSTILE}"),
     )
     return AssessorView(submission=1, label=f"S-1 {HOSTILE}", credential="c", rubric_title=f"R {IMG}", attempt=1,
-                        status="in_review", submitted=False, details=[detail], flags=[f"flag {HOSTILE}"], **fields)
+                        state="in_review", submitted=False, details=[detail], flags=[f"flag {HOSTILE}"], **fields)
 
 
 def assert_inert(html: str, shown: bool = True) -> None:
@@ -79,7 +79,7 @@ def test_the_lead_tab_and_the_queue_escape_too():
     for html in (lead.summary_html(view), lead.scores_html(view), review_html.final_html(view.final)):
         assert_inert(html)
     item = QueueItem(submission=1, label="S-1", credential="c", readiness="not_ready", incomplete=True,
-                     incomplete_reasons=[f"file {IMG}"], status="incomplete", age_days=0.2, my_progress="")
+                     incomplete_reasons=[f"file {IMG}"], state="incomplete", age_days=0.2, my_progress="")
     assert_inert(queue.reasons_html([item]))
     assert queue.precheck_cell(item).startswith("⚠ incomplete: return to earner")
 
@@ -214,9 +214,9 @@ def test_choices_on_screen_are_unsaved_only_when_they_differ_from_what_is_stored
 
 
 def test_the_queue_lists_open_work_first_in_the_services_order():
-    def item(n: int, status: str, progress: str = "") -> QueueItem:
+    def item(n: int, state: str, progress: str = "") -> QueueItem:
         return QueueItem(submission=n, label=f"S-{n}", credential="c", readiness="ready", incomplete=False,
-                         incomplete_reasons=[], status=status, age_days=1.0, my_progress=progress)
+                         incomplete_reasons=[], state=state, age_days=1.0, my_progress=progress)
 
     items = [item(1, "final"), item(2, "in_review", "submitted"), item(3, "in_review", "0/3 decided"),
              item(4, "returned"), item(5, "adjudication")]

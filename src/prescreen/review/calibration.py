@@ -179,7 +179,7 @@ def require_state(sub: Submission, assignment: Assignment, action: Action) -> No
 def seen_by(assignment: Assignment, view: AssessorView) -> AssessorView:
     """What the assessor is shown: a gold review looks like live work in review; no draft when it is hidden."""
     if assignment.gold:
-        view = view.model_copy(update={"status": "in_review"})
+        view = view.model_copy(update={"state": "in_review"})
     return without_draft(view) if assignment.draft_hidden else view
 
 
@@ -189,7 +189,7 @@ def queue_seen_by(assignment: Assignment, item: QueueItem) -> QueueItem:
     if not assignment.gold:
         return item
     age = (utcnow() - aware(assignment.assigned_at)).total_seconds() / 86400
-    return item.model_copy(update={"status": "in_review", "age_days": age})
+    return item.model_copy(update={"state": "in_review", "age_days": age})
 
 
 # ---------------------------------------------------------------- the lead's actions

@@ -108,7 +108,7 @@ class Reader:
     def _view_fields(self, s: Session, sub: Submission, snap: Snapshot, mask: Mask,
                      decisions: dict[str, DecisionView], scores: dict[str, ScoreView]) -> dict[str, Any]:
         return dict(
-            submission=sub.id, label=label(sub), credential=sub.credential, attempt=sub.attempt, status=sub.state,
+            submission=sub.id, label=label(sub), credential=sub.credential, attempt=sub.attempt, state=sub.state,
             rubric_title=snap.rubric.title if snap.rubric else snap.report.rubric_title,
             details=[detail_view(snap, f, mask, decisions.get(f.detail_id), scores.get(f.detail_id))
                      for f in snap.report.details],
@@ -160,4 +160,4 @@ def queue_item(sub: Submission, reasons: list[str], now: datetime | None = None,
     """`now`: one instant for a whole list, so ages order the items as their creation does."""
     age = ((now or utcnow()) - aware(sub.created_at)).total_seconds() / 86400
     return QueueItem(submission=sub.id, label=label(sub), credential=sub.credential, readiness=sub.readiness,
-                     incomplete=bool(reasons), incomplete_reasons=reasons, status=sub.state, age_days=age, **fields)
+                     incomplete=bool(reasons), incomplete_reasons=reasons, state=sub.state, age_days=age, **fields)

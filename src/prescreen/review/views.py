@@ -73,10 +73,15 @@ class QueueItem(BaseModel):
     readiness: Readiness
     incomplete: bool
     incomplete_reasons: list[str]
-    status: State = Field(description="The submission's state.")
+    state: State = Field(description="The submission's place in the workflow.")
     age_days: float
     assigned_to: list[str] = Field(default_factory=list, description="Lead only; always empty for assessors.")
     my_progress: str
+
+    @property
+    def status(self) -> State:
+        """The old name of `state`, still read by cli.py (`prescreen demo`) and benchmarks/ui_bench.py."""
+        return self.state
 
 
 class CitationView(BaseModel):
@@ -189,7 +194,7 @@ class AssessorView(BaseModel):
     credential: str
     rubric_title: str
     attempt: int
-    status: State = Field(description="The submission's state.")
+    state: State = Field(description="The submission's place in the workflow.")
     submitted: bool
     details: list[DetailView]
     flags: list[str]

@@ -192,7 +192,7 @@ def adjudicate_section() -> dict:
 def render(f: LeadForm, listed: dict, view: LeadView, text: str = "", kind: str = "ok") -> dict:
     """Every output of the tab for `view`; `listed`: the list and assessor choices (listing_updates)."""
     open_disputes = [d for d in view.disputed if d not in view.adjudications]
-    allowed = allowed_now(view.status)
+    allowed = allowed_now(view.state)
     return {
         **listed, f.message: notice(text, kind) if text else "",
         f.summary: summary_html(view), f.scores: scores_html(view), f.final: final_html(view.final),

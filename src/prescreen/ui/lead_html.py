@@ -16,8 +16,8 @@ def summary_html(view: LeadView) -> str:
     who = f"{esc(earner.name)} &lt;{esc(earner.email)}&gt;" if earner else "unknown"
     parts = [f"<h2 class='ps-title'>{esc(view.label)}</h2>",
              f"<p class='ps-meta'>{esc(view.rubric_title)} · <code>{esc(view.credential)}</code> · "
-             f"{badge(view.status)} · earner: {who}</p>"]
-    if view.incomplete_reasons and view.status == "incomplete":
+             f"{badge(view.state)} · earner: {who}</p>"]
+    if view.incomplete_reasons and view.state == "incomplete":
         parts.append("<div class='ps-warning'><strong>Incomplete: the pre-check failed.</strong> Return it to the "
                      f"earner, or assign it anyway.{bullet_list(view.incomplete_reasons)}</div>")
     elif view.incomplete_reasons:

@@ -26,7 +26,7 @@ FINISHED = ("final", "returned")
 
 def finished(item: QueueItem, lead: bool) -> bool:
     """Nothing is left to do on it: final or returned; for an assessor, also once their review is submitted."""
-    return item.status in FINISHED or (not lead and item.my_progress == "submitted")
+    return item.state in FINISHED or (not lead and item.my_progress == "submitted")
 
 
 def open_first(items: list[QueueItem], lead: bool) -> list[QueueItem]:
@@ -62,14 +62,14 @@ def age(days: float) -> str:
 
 def rows(items: list[QueueItem], lead: bool) -> list[list]:
     if lead:
-        return [[i.submission, i.label, i.credential, precheck_cell(i), pretty(i.readiness), pretty(i.status),
+        return [[i.submission, i.label, i.credential, precheck_cell(i), pretty(i.readiness), pretty(i.state),
                  ", ".join(i.assigned_to) or "—", i.my_progress, age(i.age_days)] for i in items]
-    return [[i.submission, i.label, i.credential, precheck_cell(i), pretty(i.readiness), pretty(i.status),
+    return [[i.submission, i.label, i.credential, precheck_cell(i), pretty(i.readiness), pretty(i.state),
              age(i.age_days), i.my_progress] for i in items]
 
 
 def choices(items: list[QueueItem]) -> list[tuple[str, int]]:
-    return [(f"{i.label} · {pretty(i.status)}", i.submission) for i in items]
+    return [(f"{i.label} · {pretty(i.state)}", i.submission) for i in items]
 
 
 def intro(items: list[QueueItem], lead: bool) -> str:

@@ -7,6 +7,10 @@ assessor confirms or overrides the draft (a new status and a reason), scores the
 Once every detail is decided and scored, Submit finishes the review with the recommendation the scores imply.
 Moving to another detail saves what was chosen on screen first (a draft, until decided and scored). Once the
 submission is final, the assessor sees its final result (blind), for calibration.
+
+Read the submission: any artifact or part, whole or at a page, paragraph, section or time, masked; it is set at
+the earner's own pointer for the detail on screen. An assessor shown no draft (the program's anchoring check)
+sees no decision controls: they read and score.
 """
 
 from __future__ import annotations
@@ -245,7 +249,7 @@ def build(service: ReviewService) -> ReviewTab:
     outputs = form.outputs()
 
     def final_of(user: str, view: AssessorView):
-        return service.final_result(user, view.submission) if view.status == "final" else None
+        return service.final_result(user, view.submission) if view.state == "final" else None
 
     def shown_again(user: str, view: AssessorView, detail_id: str | None, message: str = "", read=()) -> dict:
         return render(form, view, detail_id, message, read, final_of(user, view))

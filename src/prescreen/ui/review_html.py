@@ -39,7 +39,7 @@ def progress_line(view: AssessorView) -> str:
 def header_html(view: AssessorView) -> str:
     parts = [f"<h2 class='ps-title'>{esc(view.label)}</h2>",
              f"<p class='ps-meta'>{esc(view.rubric_title)} · <code>{esc(view.credential)}</code> · "
-             f"{badge(view.status)}</p>"]
+             f"{badge(view.state)}</p>"]
     if view.submitted:
         parts.append(notice("You have submitted this review: it is read-only now.", "ok"))
     if view.previous_attempt is not None:
