@@ -255,6 +255,18 @@ def reads_the_whole_cited_page(person: Person) -> None:
     person.look()
 
 
+def reads_the_submission(person: Person) -> None:
+    """Read the submission opens the file the earner points to for the detail shown, masked, place by place."""
+    person.page.locator("#review-read-box").get_by_text("Read the submission").first.click()
+    expect(person.page.locator("#review-read-place input, #review-read-place textarea").first).not_to_have_value(
+        "", timeout=30_000)  # the earner's pointer for the detail on screen is filled in
+    person.page.locator("#review-read").click()
+    expect(person.page.locator("#review-read-text .ps-source-place").first).to_be_visible(timeout=30_000)
+    assert len(person.page.locator("#review-read-text").inner_text()) > 200
+    person.screenshot("review-read-submission")
+    person.look()
+
+
 def lead_adjudicates(lead: Person) -> None:
     lead.page.get_by_role("tab", name="Queue").click()
     lead.sees("queue-table", "adjudication")
@@ -298,6 +310,7 @@ def test_two_blind_assessors_and_a_lead_reach_a_final_result(app_url, browser, t
     ana.sign_in()
     assessor_opens(ana, by_row=True, shot="queue-assessor")
     reads_the_whole_cited_page(ana)
+    reads_the_submission(ana)
     ana_scores = review_with_the_mouse(ana, f"{ANA_MARK}: {{detail}} is shown in the evidence", shot="review")
 
     ben = Person(browser, app_url, "ben", shots)
