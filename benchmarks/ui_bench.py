@@ -69,9 +69,9 @@ def ana_reviews(data: Path) -> tuple[str, str, list[str], int]:
     from prescreen.settings import Settings
 
     service = ReviewService.from_settings(Settings())
-    waiting = next(i for i in service.queue("lead") if i.status == "awaiting_assignment")
+    waiting = next(i for i in service.queue("lead") if i.state == "awaiting_assignment")
     service.assign("lead", waiting.submission, ["ana", "ben"])
-    mine = {i.submission: i for i in service.queue("ana") if i.status == "in_review" and i.my_progress != "submitted"}
+    mine = {i.submission: i for i in service.queue("ana") if i.state == "in_review" and i.my_progress != "submitted"}
     started = next(i for i in mine.values() if i.submission != waiting.submission)
     todo = [d.detail_id for d in service.open("ana", started.submission).details if d.decision is None]
     details = len(service.open("ana", waiting.submission).details)

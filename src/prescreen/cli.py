@@ -255,7 +255,7 @@ def demo(root: Path | None) -> None:
         click.echo("the demo is loaded already: nothing to do")
         return
     for item in load_demo(service, root):
-        click.echo(f"#{item.submission}\t{item.label}\t{item.status}\t{item.readiness}"
+        click.echo(f"#{item.submission}\t{item.label}\t{item.state}\t{item.readiness}"
                    + (f"\tassigned to {', '.join(item.assigned_to)}" if item.assigned_to else ""))
     click.echo("sign in as " + ", ".join(f"{user} / {password}" for user, password, *_ in USERS))
 

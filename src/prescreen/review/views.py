@@ -78,11 +78,6 @@ class QueueItem(BaseModel):
     assigned_to: list[str] = Field(default_factory=list, description="Lead only; always empty for assessors.")
     my_progress: str
 
-    @property
-    def status(self) -> State:
-        """The old name of `state`, still read by cli.py (`prescreen demo`) and benchmarks/ui_bench.py."""
-        return self.state
-
 
 class CitationView(BaseModel):
     artifact_id: str

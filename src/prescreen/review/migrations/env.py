@@ -28,5 +28,8 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run_migrations(connection)
 else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).connect() as connection:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("no database to migrate: run `prescreen db upgrade` (it reads DATABASE_URL) or pass a URL")
+    with create_engine(url).connect() as connection:
         run_migrations(connection)
