@@ -25,6 +25,7 @@ from prescreen.badges import (
 )
 from prescreen.cli import main
 from prescreen.errors import ConfigurationError
+from prescreen.settings import Settings
 from tests.conftest import DETAILS, EARNER, PAGE_2, ReviewKit
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openbadges-3.0"
@@ -40,7 +41,7 @@ VC_TERMS = {"@context", "id", "type", "issuer", "validFrom", "validUntil", "cred
 def issuer(monkeypatch) -> IssuerSettings:
     for name, value in ISSUER.items():
         monkeypatch.setenv(name, value)
-    return IssuerSettings()
+    return Settings().issuer
 
 
 @pytest.fixture
@@ -193,7 +194,7 @@ def test_issuer_settings_and_keys(tmp_path, monkeypatch, key):
     with pytest.raises(ConfigurationError, match="prescreen badge keygen"):
         load_key(tmp_path / "none.pem")
     monkeypatch.setenv("PRESCREEN_ISSUER_KEY_FILE", str(path))
-    assert IssuerSettings().key_path(tmp_path) == path
+    assert Settings().issuer.key_path(tmp_path) == path
 
 
 # ---------------------------------------------------------------- the commands

@@ -11,7 +11,7 @@ Signing: VC-JOSE-COSE (`typ: vc+jwt`, the credential is the JWT's payload), alg 
 joserfc. The issuer's key is a PKCS#8 PEM file, made by `prescreen badge keygen`; `kid` is the issuer id and
 the key's RFC 7638 thumbprint, so a verifier finds the public key in the issuer's profile.
 
-Issuer settings come from PRESCREEN_ISSUER_* (IssuerSettings below).
+Issuer settings are the `issuer` group of the Settings (PRESCREEN_ISSUER_*).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -37,47 +36,19 @@ from prescreen.audit.facts import latest_runs
 from prescreen.errors import ConfigurationError, PrescreenError
 from prescreen.models import ArtifactRef, Earner, Manifest, Rubric
 from prescreen.review.db import FinalResult, GoldSubmission, ScreeningRun, Submission, aware
+from prescreen.settings import IssuerSettings
 
 ALG: Final = "Ed25519"  # the curve, and the JWS algorithm (RFC 9864)
 TYP = "vc+jwt"
 CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 SCHEMA = {"id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json",
           "type": "1EdTechJsonSchemaValidator2019"}
-KEY_FILE = "issuer-ed25519.pem"
 LEVELS = (("demonstrated", "Demonstrated", "The evidence shows the detail."),
           ("not_yet", "Not yet", "The evidence does not show the detail yet."))
 
 
 class BadgeError(PrescreenError):
     """A badge cannot be issued or verified (no earned result, a bad signature); the message says why."""
-
-
-class IssuerSettings(BaseSettings):
-    """Who issues the badges: PRESCREEN_ISSUER_ID, _NAME (required to issue), _URL, _EMAIL, _DESCRIPTION,
-    _KEY_FILE (default: issuer-ed25519.pem in the data directory)."""
-
-    model_config = SettingsConfigDict(env_prefix="PRESCREEN_ISSUER_", extra="ignore")
-
-    id: str = Field("", description="The issuer's profile URL (or DID), where its public key is published.")
-    name: str = Field("", description="The organization's name, as earners and verifiers read it.")
-    url: str | None = Field(None, description="The organization's home page.")
-    email: str | None = None
-    description: str | None = None
-    key_file: Path | None = Field(None, description="The Ed25519 private key (PEM); `prescreen badge keygen` makes it.")
-
-    def key_path(self, data_dir: Path) -> Path:
-        return self.key_file or data_dir / KEY_FILE
-
-    def profile(self) -> dict:
-        """The issuer's OB 3.0 Profile; a ConfigurationError naming the variables when id or name is unset."""
-        missing = [f"PRESCREEN_ISSUER_{n.upper()}" for n in ("id", "name") if not getattr(self, n).strip()]
-        if missing:
-            raise ConfigurationError(f"set {' and '.join(missing)} to issue badges (the issuer's profile URL and name)")
-        optional = {"url": self.url, "email": self.email, "description": self.description}
-        return {"id": self.id, "type": ["Profile"], "name": self.name, **{k: v for k, v in optional.items() if v}}
-
-    def achievement_id(self, rubric: Rubric) -> str:
-        return f"{self.id.rstrip('/')}/achievements/{rubric.id}/{rubric.version}"
 
 
 class Award(BaseModel):

@@ -163,10 +163,11 @@ def badge() -> None:
 @click.option("--force", is_flag=True, help="Replace an existing key (badges signed with it stop verifying).")
 def badge_keygen(out: Path | None, force: bool) -> None:
     """Make the issuer's Ed25519 signing key; print its public JWK, to publish in the issuer's profile."""
-    from prescreen.badges import IssuerSettings, generate_key, public_jwk
+    from prescreen.badges import generate_key, public_jwk
 
-    issuer = IssuerSettings()
-    path = out or issuer.key_path(usable_settings().data_dir)
+    settings = usable_settings()
+    issuer = settings.issuer
+    path = out or issuer.key_path(settings.data_dir)
     with _writing(path):
         key = generate_key(path, overwrite=force)
     click.echo(f"private key written to {path} (keep it secret); public key:", err=True)
@@ -181,9 +182,10 @@ def badge_keygen(out: Path | None, force: bool) -> None:
               help="jwt: the signed VC-JWT (the credential); json: its payload, the OpenBadgeCredential, to read.")
 def badge_export(submission_id: int, out: Path | None, fmt: str) -> None:
     """Issue the OpenBadgeCredential of SUBMISSION_ID's earned final result (its #number in the queue)."""
-    from prescreen.badges import IssuerSettings, issue_with
+    from prescreen.badges import issue_with
 
-    issued = issue_with(review_service().sessions, submission_id, IssuerSettings(), usable_settings().data_dir)
+    settings = usable_settings()
+    issued = issue_with(review_service().sessions, submission_id, settings.issuer, settings.data_dir)
     _write(issued.jwt if fmt == "jwt" else json.dumps(issued.credential, indent=2, ensure_ascii=False), out)
 
 

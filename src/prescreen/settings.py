@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import platformdirs
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from prescreen.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from prescreen.models import Rubric
 
 LOCAL_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
@@ -123,6 +128,35 @@ class AnchoringSettings(BaseModel):
                         "recorded, so the audit can compare agreement with and without it.")
 
 
+KEY_FILE = "issuer-ed25519.pem"
+
+
+class IssuerSettings(BaseModel):
+    """Who issues the badges: PRESCREEN_ISSUER_ID, _NAME (required to issue), _URL, _EMAIL, _DESCRIPTION,
+    _KEY_FILE (default: issuer-ed25519.pem in the data directory)."""
+
+    id: str = Field("", description="The issuer's profile URL (or DID), where its public key is published.")
+    name: str = Field("", description="The organization's name, as earners and verifiers read it.")
+    url: str | None = Field(None, description="The organization's home page.")
+    email: str | None = None
+    description: str | None = None
+    key_file: Path | None = Field(None, description="The Ed25519 private key (PEM); `prescreen badge keygen` makes it.")
+
+    def key_path(self, data_dir: Path) -> Path:
+        return self.key_file or data_dir / KEY_FILE
+
+    def profile(self) -> dict:
+        """The issuer's OB 3.0 Profile; a ConfigurationError naming the variables when id or name is unset."""
+        missing = [f"PRESCREEN_ISSUER_{n.upper()}" for n in ("id", "name") if not getattr(self, n).strip()]
+        if missing:
+            raise ConfigurationError(f"set {' and '.join(missing)} to issue badges (the issuer's profile URL and name)")
+        optional = {"url": self.url, "email": self.email, "description": self.description}
+        return {"id": self.id, "type": ["Profile"], "name": self.name, **{k: v for k, v in optional.items() if v}}
+
+    def achievement_id(self, rubric: Rubric) -> str:
+        return f"{self.id.rstrip('/')}/achievements/{rubric.id}/{rubric.version}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PRESCREEN_",
@@ -154,6 +188,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
     anchoring: AnchoringSettings = Field(default_factory=AnchoringSettings)
+    issuer: IssuerSettings = Field(default_factory=IssuerSettings)
 
     @property
     def llm_configured(self) -> bool:

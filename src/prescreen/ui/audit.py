@@ -117,7 +117,7 @@ def build(service: ReviewService, embedder: Embeddings | None = None, settings: 
     """The tab's components and handlers. `embedder`: for the rubric lint's similarity (default: the one the
     settings name, made on first use); `issuer`: who signs badges (default: PRESCREEN_ISSUER_*)."""
     settings = settings or Settings()
-    issuer = issuer or IssuerSettings()
+    issuer = issuer or settings.issuer
     data_dir = settings.data_dir
     with gr.Row(elem_classes=["ps-bar"]):
         credential = gr.Dropdown(label="Credential", choices=[ALL], value=ALL, elem_id="audit-credential")
