@@ -4,6 +4,7 @@ agreement and adjudication, attempts, the queue and the audit log. The screener 
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -701,3 +702,23 @@ def test_reading_a_file_is_for_the_submissions_assessors_only(kit):
             kit.service.read_source(actor, sub, "A1")
     with pytest.raises(NotFound, match="read one of A1, A2"):
         kit.service.read_source("ana", sub, "A9")
+
+
+def test_assigning_masks_ahead_what_the_assessors_open_first(kit):
+    """The Masker of the submission's snapshot is filled in the background at assignment, so the first opening
+    finds what it shows already masked; warming everything in review does the same at the app's start."""
+    kit.service.mask_ahead = True  # as ReviewService.from_settings makes it for the app
+    sub = kit.ingest()
+    kit.service.assign("lead", sub.id, ["ana", "ben"])
+    [thread] = [t for t in threading.enumerate() if t.name == "prescreen-warm"] or [None]
+    if thread is not None:
+        thread.join(timeout=60)
+    with kit.service.sessions() as s:
+        snap = kit.service.snapshots.latest(s, s.get_one(Submission, sub.id))
+    masked = dict(snap.mask.cache)
+    assert masked, "nothing was masked ahead"
+    view = kit.service.open("ana", sub.id)
+    shown = {c.quote for d in view.details for c in d.citations}
+    assert shown and shown <= set(masked.values()), "the first opening masked what was not warmed"
+    kit.service.warm_in_background().join(timeout=60)  # all in review: no error, the cache kept
+    assert snap.mask.cache.keys() >= masked.keys()

@@ -53,6 +53,13 @@ class Reader:
             screening_runs=runs, returned_reason=sub.returned_reason, created_at=aware(sub.created_at),
         )
 
+    @staticmethod
+    def warm(snap: Snapshot) -> None:
+        """Mask ahead what an assessor's first opening shows (kept in the snapshot's Masker), so it opens fast."""
+        for finding in snap.report.details:
+            detail_view(snap, finding, snap.mask, None, None)
+        flags(snap.report, snap.mask)
+
     def assessor_view(self, s: Session, sub: Submission, assignment: Assignment) -> AssessorView:
         """Masked, and only the actor's own decisions and scores: blind to the earner and the other assessor."""
         snap = self.snapshots.latest(s, sub)

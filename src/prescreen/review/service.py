@@ -11,7 +11,9 @@ score it blind (`in_review`) -> agreement gives a `final` result at once; disagr
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,6 +80,9 @@ if TYPE_CHECKING:
 STORING = "storing the submission"  # ingest's last step, after the pipeline's
 
 
+log = logging.getLogger("prescreen.review")
+
+
 class ReviewService:
     """The workflow over a database. `screen` screens a bundle path; `deidentify(text, names)` masks text."""
 
@@ -90,6 +95,7 @@ class ReviewService:
         passwords: accounts.Passwords | None = None,
         throttle: accounts.LoginThrottle | None = None,
         program: ProgramSettings | None = None,
+        mask_ahead: bool = False,
     ):
         self.sessions = session_factory
         self.screen = screen
@@ -99,6 +105,7 @@ class ReviewService:
         self.program = program or ProgramSettings()  # calibration and the anchoring check (from_settings reads them)
         self.snapshots = Snapshots(self.deidentify)
         self.reader = Reader(self.snapshots)
+        self.mask_ahead = mask_ahead  # assigning masks in the background what assessors open first (the app's)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReviewService:
@@ -106,7 +113,7 @@ class ReviewService:
         from prescreen.review.wiring import LazyScreener, migrated_sessions
 
         return cls(migrated_sessions(settings), screen=LazyScreener(settings),
-                   program=ProgramSettings.from_settings(settings))
+                   program=ProgramSettings.from_settings(settings), mask_ahead=True)
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -286,7 +293,10 @@ class ReviewService:
             sub = self._submission(s, submission, lock=True)
             users = [self._assignable(s, name) for name in assessors]
             self._assign(s, lead, sub, users)
-            return self.reader.submission_view(s, sub)
+            view = self.reader.submission_view(s, sub)
+        if self.mask_ahead:
+            self.warm_in_background([submission])
+        return view
 
     def auto_assign(self, actor: str, submission: int) -> SubmissionView:
         """Round robin: the two assessors with the fewest open assignments (then the least recently assigned)."""
@@ -294,7 +304,28 @@ class ReviewService:
             lead = self._actor(s, actor, "lead", "assign submissions")
             sub = self._submission(s, submission, lock=True)
             self._assign(s, lead, sub, calibration.live_assessors(s, self.program.calibration, 2))
-            return self.reader.submission_view(s, sub)
+            view = self.reader.submission_view(s, sub)
+        if self.mask_ahead:
+            self.warm_in_background([submission])
+        return view
+
+    def warm_in_background(self, submissions: list[int] | None = None) -> threading.Thread:
+        """Mask ahead, in a daemon thread, what assessors will first open: the given submissions, or all in review
+        (the app does this at start). Masking runs the NER model, about a second a submission; a failure here
+        only means the first opening masks as it goes."""
+        def run() -> None:
+            try:
+                with self._tx() as s:  # short: the masking runs after it, holding no lock on the database
+                    ids = submissions or list(s.scalars(select(Submission.id).where(Submission.state == "in_review")))
+                    snaps = [self.snapshots.latest(s, self._submission(s, sub_id)) for sub_id in ids]
+                for snap in snaps:
+                    self.reader.warm(snap)
+            except Exception:  # noqa: BLE001 - best effort: the opening itself masks what is missing
+                log.warning("could not mask submissions %s ahead of time", submissions or "in review", exc_info=True)
+
+        thread = threading.Thread(target=run, name="prescreen-warm", daemon=True)
+        thread.start()
+        return thread
 
     def _assignable(self, s: Session, username: str) -> User:
         user = accounts.find_user(s, username)

@@ -149,8 +149,10 @@ def launch_options(service: ReviewService) -> dict:
 
 
 def serve(service: ReviewService, port: int) -> None:
-    """Warm the de-identifier (so the first assessor page does not wait for it), then serve the app."""
+    """Warm the de-identifier (so the first assessor page does not wait for it), mask the submissions in review
+    ahead in the background, then serve the app."""
     from prescreen.review.deidentify import warm_up
 
     warm_up()
+    service.warm_in_background()
     build_app(service).launch(server_port=port, **launch_options(service))
