@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.servers import free_port, wait_until_up
+from tests.servers import free_port, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = "from prescreen.cli import main; main()"  # as the `prescreen` script runs it
@@ -41,8 +41,4 @@ def running_app(env: dict, log: Path) -> Iterator[str]:
         wait_until_up(url, process, log, "the app", seconds=120)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)

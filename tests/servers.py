@@ -30,3 +30,12 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, what: str, sec
         except OSError:
             time.sleep(0.5)
     pytest.fail(f"{what} did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask the server to stop; kill it if it has not within 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 
 from prescreen.report import Report
-from tests.servers import free_port, wait_until_up
+from tests.servers import free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -57,11 +57,7 @@ def server(tmp_path_factory):
         wait_until_up(f"{url}/models", process, log, "the llama.cpp server", seconds=180)
         yield url, log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def screen(url: str, data_dir: Path) -> tuple[subprocess.CompletedProcess, float]:
