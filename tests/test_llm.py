@@ -246,3 +246,33 @@ def test_failures_are_named_for_the_report():
     assert fallback_reason(AnswerError("x")) == "invalid_answer"
     assert fallback_reason(BudgetExceeded("x")) == "token_budget"
     assert fallback_reason(RuntimeError("x")) == "error"
+
+
+def test_a_passed_deadline_is_said_as_such_whatever_the_cancelled_call_raises():
+    """Regression: cancelled at its deadline, the openai client can raise a connection error on its way out
+    instead of the cancellation; the outcome fell back as `connection` (seen under load in CI), not `deadline`."""
+    import asyncio
+
+    import httpx
+    import openai
+
+    from prescreen.llm import DeadlinePassed, _within, fallback_reason
+
+    async def call_that_turns_cancellation_into_a_connection_error():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1/v1")) from None
+
+    async def main():
+        return await _within(0.05, call_that_turns_cancellation_into_a_connection_error())
+
+    with pytest.raises(DeadlinePassed) as caught:
+        asyncio.run(main())
+    assert fallback_reason(caught.value) == "deadline"
+
+    async def refused_early():
+        raise openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1/v1"))
+
+    with pytest.raises(openai.APIConnectionError):  # before the deadline: what it is
+        asyncio.run(_within(5, refused_early()))

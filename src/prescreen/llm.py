@@ -652,11 +652,14 @@ class LLMDrafter:
 
 
 async def _within(seconds: float, work: Coroutine[Any, Any, _T]) -> _T:
-    """`work`, cancelled (its connection closed) when `seconds` pass."""
+    """`work`, cancelled (its connection closed) when `seconds` pass. Whatever the cancelled call raises on its
+    way out (the openai client may turn the cancellation into a connection error), a passed deadline is said as
+    DeadlinePassed."""
+    scope = asyncio.timeout(seconds)
     try:
-        async with asyncio.timeout(seconds) as scope:
+        async with scope:
             return await work
-    except TimeoutError as exc:
+    except Exception as exc:
         if scope.expired():
             raise DeadlinePassed(f"the outcome's deadline of {seconds:g} s passed; its calls were cancelled") from exc
         raise
