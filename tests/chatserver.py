@@ -185,7 +185,10 @@ def _handler_for(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             return True
 
         def _client_closed(self) -> bool:
-            readable, _, _ = select.select([self.connection], [], [], 0)
+            # poll, not select: select() refuses descriptors past 1024, which a long test session reaches
+            poller = select.poll()
+            poller.register(self.connection, select.POLLIN)
+            readable = poller.poll(0)
             try:
                 return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
             except OSError:

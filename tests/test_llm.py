@@ -249,8 +249,8 @@ def test_failures_are_named_for_the_report():
 
 
 def test_a_passed_deadline_is_said_as_such_whatever_the_cancelled_call_raises():
-    """Regression: cancelled at its deadline, the openai client can raise a connection error on its way out
-    instead of the cancellation; the outcome fell back as `connection` (seen under load in CI), not `deadline`."""
+    """A call cancelled at its deadline that raises an error of its own on the way out (here a connection error)
+    instead of the cancellation: the outcome falls back as `deadline`, not as that error."""
     import asyncio
 
     import httpx

@@ -653,7 +653,7 @@ class LLMDrafter:
 
 async def _within(seconds: float, work: Coroutine[Any, Any, _T]) -> _T:
     """`work`, cancelled (its connection closed) when `seconds` pass. Whatever the cancelled call raises on its
-    way out (the openai client may turn the cancellation into a connection error), a passed deadline is said as
+    way out (a client that turns the cancellation into an error of its own), a passed deadline is said as
     DeadlinePassed."""
     scope = asyncio.timeout(seconds)
     try:
