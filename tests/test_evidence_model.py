@@ -111,6 +111,28 @@ def test_status_features_tell_narrative_only_from_artifact_evidence():
     assert n[names.index("part_over_artifact")] == 0.9 and a[names.index("best_at_pointer")] == 0.9
 
 
+def test_status_features_see_how_much_of_the_detail_the_evidence_covers():
+    """EO2.2 asks for student voice gathered (surveys, focus groups) and acted on: a survey alone covers
+    less of it than a survey, focus groups and a change made; a plan covers nothing."""
+    from prescreen.drafting import Sentence
+    from prescreen.report import Citation
+
+    def scored(text: str, score: float = 0.9) -> ScoredSentence:
+        citation = Citation(artifact_id="A1", page=1, quote=text)
+        sentence = Sentence(citation=citation, input=SentenceInput(text=text, role="artifact", kind="pdf"), score=score)
+        return sentence.scored()
+
+    detail, names = DETAIL["EO2.2"], list(STATUS_FEATURES)
+    survey = [scored("Students took the belonging survey in October.")]
+    whole = survey + [scored("Focus groups told us lunch felt unsafe; we changed the lunch schedule.")]
+    planned = [scored("We will run a belonging survey and focus groups next year.")]
+    covered = [status_features(detail, s, 0.7)[names.index("artifact_look_fors_covered")] for s in (survey, whole)]
+    assert 0 < covered[0] < covered[1]
+    assert status_features(detail, planned, 0.7)[names.index("artifact_look_fors_covered")] == 0.0
+    low = [scored("Focus groups told us lunch felt unsafe; we changed the lunch schedule.", score=0.2)]
+    assert status_features(detail, low, 0.7)[names.index("artifact_look_fors_covered")] == 0.0
+
+
 def test_assessors_decisions_become_status_rows(kit, db_url, tmp_path):
     """Confirmed findings keep the drafted status, overridden ones take the assessor's; unsubmitted work waits."""
     from prescreen.index import EvidenceIndex, make_client

@@ -20,7 +20,7 @@ from prescreen.locators import place_in
 from prescreen.models import Detail, Rubric, Source
 from prescreen.report import Citation, DetailFinding, LLMUsage
 from prescreen.retrieve import Candidate
-from prescreen.textutil import sentence_spans
+from prescreen.textutil import sentence_spans, stems
 
 MAX_QUOTE_CHARS = 320
 MAX_CITATIONS = 3
@@ -59,6 +59,7 @@ class Sentence(BaseModel):
         return ScoredSentence(
             score=self.score, role=self.input.role, at_pointer=self.at_pointer, source=self.citation.artifact_id,
             plan=bool(PLAN.search(text)), negated=bool(NEGATED.search(text)), past=bool(PAST_ACTION.search(text)),
+            words=frozenset(stems(f"{text} {self.input.context}")),
         )
 
 

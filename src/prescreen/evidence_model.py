@@ -129,6 +129,9 @@ class ScoredSentence(BaseModel):
     past: bool
     at_pointer: bool = Field(False, description="At a place the earner's self-analysis points to.")
     source: str = Field("", description="The artifact or part the sentence is in.")
+    words: frozenset[str] = Field(
+        frozenset(), description="The stems of the sentence and its context: what of the detail it can cover."
+    )
 
 
 STATUS_FEATURES = (
@@ -136,6 +139,8 @@ STATUS_FEATURES = (
     "artifact_over_half", "best_part", "best_part_done", "part_over_artifact", "best_at_pointer",
     "pointer_given", "plan_detail", "plan_detail_x_plan", "statement_detail", "best_similarity",
     "best_artifact_negated", "best_part_negated", "best_part_plan", "artifacts_over_half",
+    "artifact_look_fors_covered", "artifact_words_covered", "artifact_third_look_fors_covered",
+    "artifact_third_words_covered", "part_look_fors_covered", "part_words_covered",
 )
 
 
@@ -155,7 +160,22 @@ def status_features(detail: Detail, sentences: list[ScoredSentence], best_simila
         # what speaks against evidence: the earner's own "not yet" or "we plan to" where it scores best
         best("artifact", lambda s: s.negated), best("part", lambda s: s.negated), best("part", lambda s: s.plan),
         min(3, len({s.source for s in sentences if s.role == "artifact" and s.score >= 0.5})) / 3,
+        # how much of the detail its evidence covers: evidence of one part of a detail covers little of it
+        *_coverage(detail, sentences, "artifact", 0.5), *_coverage(detail, sentences, "artifact", 1 / 3),
+        *_coverage(detail, sentences, "part", 0.5),
     ]
+
+
+def _coverage(detail: Detail, sentences: list[ScoredSentence], role: str, at: float) -> tuple[float, float]:
+    """The share of the detail's look-fors (half their words or more) and of its own words that the done
+    sentences of one role scoring `at` or more carry between them."""
+    words: set[str] = set()
+    for s in sentences:
+        if s.role == role and s.score >= at and _done(s):
+            words |= s.words
+    detail_words, phrases = detail_terms(detail.text, tuple(detail.look_fors))
+    look_fors = sum(len(p & words) >= len(p) / 2 for p in phrases) / max(1, len(phrases))
+    return look_fors, len(detail_words & words) / max(1, len(detail_words))
 
 
 def _done(s: ScoredSentence) -> bool:
