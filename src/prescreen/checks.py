@@ -118,6 +118,7 @@ def instruction_units(source: Source) -> list[list[Unit]]:
     return sorted(hits)
 
 
+@lru_cache(maxsize=16384)
 def _runs_across(first: str, second: str) -> bool:
     """Whether an instruction starts in `first` and ends in `second` (read in canonical form)."""
     boundary = len(fold(first))

@@ -104,16 +104,23 @@ SENTENCE_FEATURES = (
 def sentence_features(detail: Detail, s: SentenceInput) -> list[float]:
     share, whole, partial = overlap(detail, s.text)
     c_share, c_whole, c_partial = overlap(detail, s.context)
-    tokens = s.text.split()
+    past, passive, plan, negated, specific, unended, digits, words = _markers(s.text)
     return [
         s.similarity, s.best_similarity - s.similarity, s.lexical, share, whole, partial,
-        c_share, max(c_whole, c_partial),
-        float(bool(PAST_ACTION.search(s.text))), float(bool(PASSIVE.search(s.text))),
-        float(bool(PLAN.search(s.text))), float(bool(NEGATED.search(s.text))),
-        float(bool(SPECIFIC.search(s.text))), float(s.table or not _SENTENCE_END.search(s.text.strip())),
-        sum(any(ch.isdigit() for ch in t) for t in tokens) / max(1, len(tokens)), min(len(tokens), 40) / 40,
-        float(s.role == "artifact"), *(float(s.kind == k) for k in ("pdf", "docx", "text", "transcript")),
+        c_share, max(c_whole, c_partial), past, passive, plan, negated, specific, float(s.table or unended),
+        digits, words, float(s.role == "artifact"),
+        *(float(s.kind == k) for k in ("pdf", "docx", "text", "transcript")),
     ]
+
+
+@lru_cache(maxsize=16384)
+def _markers(text: str) -> tuple[float, ...]:
+    """What a sentence says whatever the detail (a sentence is a candidate of many details): past action,
+    passive, plan, negation, specifics, no sentence end, share of tokens with digits, length."""
+    tokens = text.split()
+    found = (PAST_ACTION, PASSIVE, PLAN, NEGATED, SPECIFIC)
+    return (*(float(bool(p.search(text))) for p in found), float(not _SENTENCE_END.search(text.strip())),
+            sum(any(ch.isdigit() for ch in t) for t in tokens) / max(1, len(tokens)), min(len(tokens), 40) / 40)
 
 
 # ---------------------------------------------------------------- a detail's status from its sentences

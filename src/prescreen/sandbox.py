@@ -44,6 +44,12 @@ def extract_in_worker(root: Path, relpath: str, *, source_id: str, title: str, r
     return Source.model_validate_json(payload)
 
 
+def warm(limits: LimitSettings) -> None:
+    """Start the fork server and a worker now, and wait until it answers, so that the first file read does
+    not pay for them (a screener calls this in the background while its embedding model loads)."""
+    run_in_worker(_ready, (), limits.extract_timeout_s, limits.extract_memory_mb)
+
+
 def run_in_worker(target: Callable[..., str], args: tuple[Any, ...], timeout_s: float, memory_mb: int) -> str:
     """`target(*args)` (a module-level function returning text) in a worker, killed after `timeout_s` seconds.
 
@@ -135,6 +141,10 @@ def _answer(target: Callable[..., str], args: tuple[Any, ...], memory_mb: int) -
     except Exception as exc:  # a reader's bug on a strange file: this process is the boundary
         return ("error", ("unreadable", f"the file could not be read ({type(exc).__name__}: {exc}): "
                           "export it again and upload it"))
+
+
+def _ready() -> str:
+    return "ready"
 
 
 def _extract(root: str, relpath: str, kwargs: dict[str, Any]) -> str:

@@ -24,8 +24,14 @@ def _stem(word: str) -> str:
 
 def stems(text: str) -> list[str]:
     """Content-word stems, in order: 'Families attended' -> ['famili', 'attend']."""
+    return list(_stems(text))
+
+
+@lru_cache(maxsize=32768)
+def _stems(text: str) -> tuple[str, ...]:
+    """Cached: drafting reads each candidate sentence once for every detail it is a candidate of."""
     words = (w.lower().strip("'-") for w in _WORD.findall(text))
-    return [_stem(w) for w in words if w and w not in _STOP]
+    return tuple(_stem(w) for w in words if w and w not in _STOP)
 
 
 def sentence_spans(text: str, layout: bool = False) -> list[tuple[int, int]]:
