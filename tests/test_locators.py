@@ -30,6 +30,11 @@ from prescreen.locators import describe, parse_locator, parse_locators, seconds
         ("4:10-5:00", "time", 250, 300),
         ("00:04:10 \u2014 00:05:00", "time", 250, 300),
         ("p. 3 (the table)", "page", 3, 3),
+        # the unit run into its number (a new author's bundle, i-prairie-crossing-ms, wrote `p1`)
+        ("p1", "page", 1, 1),
+        ("pp2-3", "page", 2, 3),
+        ("slide4", "page", 4, 4),
+        ("para12", "paragraph", 12, 12),
     ],
 )
 def test_parse_locator(text, kind, first, last):
@@ -56,7 +61,8 @@ def test_section_locator_keeps_heading_text():
     assert loc.kind == "section" and loc.section == "Monitoring and review"
 
 
-@pytest.mark.parametrize("text", ["around the middle", "", "p. x", "pp. 5-2", "see my binder", "whole document", "3"])
+@pytest.mark.parametrize("text", ["around the middle", "", "p. x", "pp. 5-2", "see my binder", "whole document", "3",
+                                  "part 2", "pizza 3"])
 def test_unreadable_locators_raise(text):
     with pytest.raises(ValueError):
         parse_locator(text)

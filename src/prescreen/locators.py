@@ -14,8 +14,9 @@ from prescreen.models import Locator
 
 _DASHES = re.compile(r"[-‐‑‒–—―−]+|\bto\b|\bthrough\b|\bthru\b", re.I)  # no \s* around: linear time
 _UNITS: list[tuple[str, re.Pattern[str]]] = [
-    ("page", re.compile(r"^(?:pages?|pgs?|pp?|slides?)\b\.?\s*", re.I)),
-    ("paragraph", re.compile(r"^(?:(?:paragraphs?|paras?|pars?)\b\.?|¶+)\s*", re.I)),
+    # the unit may run into its number (`p1`, `slide4`, `para12`), never into another word (`part 2`, `pizza`)
+    ("page", re.compile(r"^(?:pages?|pgs?|pp?|slides?)(?![a-z])\.?\s*", re.I)),
+    ("paragraph", re.compile(r"^(?:(?:paragraphs?|paras?|pars?)(?![a-z])\.?|¶+)\s*", re.I)),
 ]
 _NUMBER = re.compile(r"^(\d{1,6})(?:-(\d{1,6}))?$")
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
