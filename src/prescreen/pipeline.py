@@ -21,11 +21,11 @@ from prescreen.budgets import Content, SubmissionBudget
 from prescreen.bundle import Bundle, open_bundle, resolve_member
 from prescreen.cachefile import read_json, write_json
 from prescreen.chunking import chunk_sources
-from prescreen.drafting import Drafter, ExtractiveDrafter, candidate_sentences
+from prescreen.drafting import Drafter, ExtractiveDrafter, Sentence, candidate_sentences
 from prescreen.errors import BundleError, ExtractionError, RubricError
 from prescreen.evidence_model import EvidenceModel
 from prescreen.index import EvidenceIndex, IndexStats
-from prescreen.locators import parse_locators
+from prescreen.locators import parse_locators, place_in
 from prescreen.models import Chunk, Detail, Locator, Manifest, ManifestIssue, Rubric, Source
 from prescreen.report import DetailFinding, PartResult, Problem, Report, SelfAnalysisIssue
 from prescreen.retrieve import Candidate, Retriever, detail_query
@@ -35,7 +35,9 @@ from prescreen.settings import Settings
 from prescreen.verify import verify_findings
 
 EXTRACTOR_VERSION = "2"  # 2: the revised spec's paragraph numbering, Markdown by markdown-it-py, Word comments
-PLACE_RELEVANT_AT = 0.08  # a pointed place whose best sentence scores under this holds nothing relevant (tuned on dev)
+# A pointed place holds nothing relevant when its best sentence scores under PLACE_RELEVANT_AT, or under
+# PLACE_MISSED_UNDER while the same file holds a sentence scoring EVIDENCE_ELSEWHERE_AT or more (all tuned on dev).
+PLACE_RELEVANT_AT, PLACE_MISSED_UNDER, EVIDENCE_ELSEWHERE_AT = 0.08, 0.4, 0.8
 
 Progress = Callable[[str], None]
 
@@ -238,20 +240,29 @@ class _Run:
         return out
 
     def check_self_analysis(self, chunks: list[Chunk], evidence: dict[str, list[Candidate]]) -> list[SelfAnalysisIssue]:
-        """Every reference followed; a pointed place is judged by the sentence model, as drafting reads it."""
-        model = self.s.evidence_model
+        """Every reference followed; a pointed place is judged by the sentence model, as drafting reads it: it
+        holds nothing relevant when its best sentence scores very low, or low while the same file holds
+        strong evidence for the detail elsewhere (a slide off by one, a paragraph count without headings)."""
         by_id = {c.id: c for c in chunks}
 
         def relevant(detail: Detail, source: Source, places: list[Locator]) -> bool:
             known = {c.chunk.id: c for c in evidence.get(detail.id, [])}
             at = {c.id for p in places for c in checks.chunks_at(chunks, source, p)}
-            candidates = [known.get(i) or Candidate(chunk=by_id[i]) for i in at]
-            candidates = [c.model_copy(update={"pointed": places}) for c in candidates]
-            inside = [s for s in candidate_sentences(detail, candidates, self.sources) if s.at_pointer]
-            return any(score >= PLACE_RELEVANT_AT for score in model.score_sentences(detail, [s.input for s in inside]))
+            candidates = [(known.get(i) or Candidate(chunk=by_id[i])).model_copy(update={"pointed": places})
+                          for i in at]
+            best = self._best_score(detail, [s for s in candidate_sentences(detail, candidates, self.sources)
+                                             if s.at_pointer])
+            if best < PLACE_RELEVANT_AT or best >= PLACE_MISSED_UNDER:
+                return best >= PLACE_RELEVANT_AT
+            elsewhere = [s for s in candidate_sentences(detail, list(known.values()), self.sources)
+                         if s.citation.artifact_id == source.id and not any(place_in(p, s.citation) for p in places)]
+            return self._best_score(detail, elsewhere) < EVIDENCE_ELSEWHERE_AT
 
         checker = checks.SelfAnalysisChecker(self.manifest, self.sources, relevant)
         return checker.check(self.rubric)
+
+    def _best_score(self, detail: Detail, sentences: list[Sentence]) -> float:
+        return max(self.s.evidence_model.score_sentences(detail, [s.input for s in sentences]), default=0.0)
 
     # -- report
 
