@@ -1,6 +1,6 @@
 import pytest
 
-from prescreen.checks import SelfAnalysisChecker, is_instruction, part_results, suspicious_instructions
+from prescreen.checks import PlaceVerdict, SelfAnalysisChecker, is_instruction, part_results, suspicious_instructions
 from prescreen.models import ArtifactRef, Manifest, Segment, SelfAnalysisEntry, Source
 from prescreen.rubrics import RubricLibrary
 
@@ -30,7 +30,8 @@ def at_places(source, places):
 
 
 def issues_for(entries,
-               relevant=lambda detail, source, places: any("Lunch" not in at_places(source, [p]) for p in places)):
+               relevant=lambda detail, source, places: PlaceVerdict(
+                   relevant=any("Lunch" not in at_places(source, [p]) for p in places))):
     """The checker on SOURCES; A4 is listed in the manifest but unreadable (not among the sources)."""
     manifest = Manifest(
         submission_id="S-1", credential=RUBRIC.id,

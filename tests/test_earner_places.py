@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prescreen.checks import SelfAnalysisChecker
+from prescreen.checks import PlaceVerdict, SelfAnalysisChecker
 from prescreen.earner.places import NO_TEXT, places_of, read_places
 from prescreen.errors import ExtractionError
 from prescreen.extract import extract_source
@@ -51,9 +51,9 @@ def follow(source, locators: list[str]):
     """The self-analysis checker's issues for one entry pointing at `locators`, and the places it followed."""
     followed = []
 
-    def relevant(detail, src, places) -> bool:
+    def relevant(detail, src, places) -> PlaceVerdict:
         followed.append([(p.kind, p.first, p.last) for p in places])
-        return True
+        return PlaceVerdict(relevant=True)
 
     manifest = Manifest(submission_id="S", credential="t", artifacts=[ArtifactRef(id="A1", file=source.file)],
                         self_analysis=[SelfAnalysisEntry(

@@ -37,16 +37,17 @@ def screener(tmp_path_factory) -> Screener:
     return Screener(settings, embedder=StemHashEmbeddings(), evidence_model=model)
 
 
-def flagged(screener: Screener, root: Path, pages: list[str], locator: str) -> bool:
+def flag(screener: Screener, root: Path, pages: list[str], locator: str) -> str | None:
+    """The message of EO1.1's evidence_not_at_locator issue, or None when the place is not flagged."""
     pdf = make_pdf(root.parent / f"{root.name}.pdf", pages)
     entries = [{"detail": "EO1.1", "evidence": [{"artifact": "A1", "locator": locator}], "explanation": EXPLAIN}]
     bundle = tiny_bundle(root, entries=entries, artifacts={"artifacts/roster.pdf": pdf.read_bytes()})
     issues = screener.screen(bundle).report.self_analysis_issues
-    return any(i.detail_id == "EO1.1" and i.kind == "evidence_not_at_locator" for i in issues)
+    return next((i.message for i in issues if i.detail_id == "EO1.1" and i.kind == "evidence_not_at_locator"), None)
 
 
 @pytest.mark.parametrize(
-    ("pages", "locator", "flag"),
+    ("pages", "locator", "flagged"),
     [
         ([NOTHING, STRONG], "p. 2", False),  # the place holds the evidence
         ([NOTHING, STRONG], "p. 1", True),  # nothing relevant there at all
@@ -55,6 +56,13 @@ def flagged(screener: Screener, root: Path, pages: list[str], locator: str) -> b
     ],
     ids=["at-the-evidence", "nothing-there", "off-by-one", "loosely-related"],
 )
-def test_a_pointed_place_is_flagged_only_when_it_clearly_misses(screener, tmp_path, pages, locator, flag):
+def test_a_pointed_place_is_flagged_only_when_it_clearly_misses(screener, tmp_path, pages, locator, flagged):
     assert SCORES["mentor"] >= EVIDENCE_ELSEWHERE_AT
-    assert flagged(screener, tmp_path / "bundle", pages, locator) is flag
+    assert (flag(screener, tmp_path / "bundle", pages, locator) is not None) is flagged
+
+
+def test_the_flag_says_where_the_file_seems_to_hold_the_evidence(screener, tmp_path):
+    message = flag(screener, tmp_path / "bundle", [RELATED, NOTHING, STRONG], "p. 1")
+    assert message == "EO1.1: A1 at p. 1 does not appear to hold evidence for this detail; A1 at p. 3 seems to"
+    message = flag(screener, tmp_path / "other", [NOTHING, RELATED], "p. 1")
+    assert message == "EO1.1: A1 at p. 1 does not appear to hold evidence for this detail"

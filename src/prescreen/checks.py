@@ -7,6 +7,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from prescreen.canon import decoded_base64, fold
 from prescreen.locators import describe, parse_locators, timestamp
 from prescreen.models import (
@@ -205,7 +207,14 @@ _CHECKABLE_IN = {
     "transcript": {"time"},
 }
 
-PlaceRelevance = Callable[[Detail, Source, list[Locator]], bool]
+class PlaceVerdict(BaseModel):
+    """What a pointed place holds for a detail, as the screen judges it."""
+
+    relevant: bool
+    evidence_at: str | None = Field(None, description="Where the same file seems to hold the evidence (`p. 2`).")
+
+
+PlaceRelevance = Callable[[Detail, Source, list[Locator]], PlaceVerdict]
 
 
 class SelfAnalysisChecker:
@@ -270,10 +279,12 @@ class SelfAnalysisChecker:
         if problem := next((why for p in places if (why := out_of_range(source, p))), None):
             return issue("locator_out_of_range", f"{detail.id}: {ref.artifact} {problem}")
         checkable = [e for p in places if p.kind in _CHECKABLE_IN[source.kind] for e in exact_places(source, p)]
-        if checkable and not self.relevant(detail, source, checkable):
+        if checkable and not (verdict := self.relevant(detail, source, checkable)).relevant:
+            elsewhere = f"; {ref.artifact} at {verdict.evidence_at} seems to" if verdict.evidence_at else ""
             return issue(
                 "evidence_not_at_locator",
-                f"{detail.id}: {ref.artifact} at {ref.locator} does not appear to hold evidence for this detail",
+                f"{detail.id}: {ref.artifact} at {ref.locator} does not appear to hold evidence for this detail"
+                f"{elsewhere}",
             )
         return None
 

@@ -245,24 +245,30 @@ class _Run:
         strong evidence for the detail elsewhere (a slide off by one, a paragraph count without headings)."""
         by_id = {c.id: c for c in chunks}
 
-        def relevant(detail: Detail, source: Source, places: list[Locator]) -> bool:
+        def relevant(detail: Detail, source: Source, places: list[Locator]) -> checks.PlaceVerdict:
             known = {c.chunk.id: c for c in evidence.get(detail.id, [])}
             at = {c.id for p in places for c in checks.chunks_at(chunks, source, p)}
             candidates = [(known.get(i) or Candidate(chunk=by_id[i])).model_copy(update={"pointed": places})
                           for i in at]
-            best = self._best_score(detail, [s for s in candidate_sentences(detail, candidates, self.sources)
-                                             if s.at_pointer])
-            if best < PLACE_RELEVANT_AT or best >= PLACE_MISSED_UNDER:
-                return best >= PLACE_RELEVANT_AT
+            best, _ = self._best(detail, [s for s in candidate_sentences(detail, candidates, self.sources)
+                                          if s.at_pointer])
+            if best >= PLACE_MISSED_UNDER:
+                return checks.PlaceVerdict(relevant=True)
             elsewhere = [s for s in candidate_sentences(detail, list(known.values()), self.sources)
                          if s.citation.artifact_id == source.id and not any(place_in(p, s.citation) for p in places)]
-            return self._best_score(detail, elsewhere) < EVIDENCE_ELSEWHERE_AT
+            score, there = self._best(detail, elsewhere)
+            strong = there.citation.where if there is not None and score >= EVIDENCE_ELSEWHERE_AT else None
+            if best >= PLACE_RELEVANT_AT and strong is None:
+                return checks.PlaceVerdict(relevant=True)
+            return checks.PlaceVerdict(relevant=False, evidence_at=strong)
 
         checker = checks.SelfAnalysisChecker(self.manifest, self.sources, relevant)
         return checker.check(self.rubric)
 
-    def _best_score(self, detail: Detail, sentences: list[Sentence]) -> float:
-        return max(self.s.evidence_model.score_sentences(detail, [s.input for s in sentences]), default=0.0)
+    def _best(self, detail: Detail, sentences: list[Sentence]) -> tuple[float, Sentence | None]:
+        """The best score the sentence model gives any of `sentences`, and that sentence."""
+        scores = self.s.evidence_model.score_sentences(detail, [s.input for s in sentences])
+        return max(zip(scores, sentences, strict=True), key=lambda pair: pair[0], default=(0.0, None))
 
     # -- report
 
