@@ -62,7 +62,22 @@ def test_a_pointed_place_is_flagged_only_when_it_clearly_misses(screener, tmp_pa
 
 
 def test_the_flag_says_where_the_file_seems_to_hold_the_evidence(screener, tmp_path):
-    message = flag(screener, tmp_path / "bundle", [RELATED, NOTHING, STRONG], "p. 1")
-    assert message == "EO1.1: A1 at p. 1 does not appear to hold evidence for this detail; A1 at p. 3 seems to"
-    message = flag(screener, tmp_path / "other", [NOTHING, RELATED], "p. 1")
-    assert message == "EO1.1: A1 at p. 1 does not appear to hold evidence for this detail"
+    """In the message and in `evidence_at`, which the earner's self-check turns into its advice."""
+    from prescreen.earner.selfcheck import self_check
+
+    def issue(root: Path, pages: list[str]):
+        pdf = make_pdf(root.parent / f"{root.name}.pdf", pages)
+        entries = [{"detail": "EO1.1", "evidence": [{"artifact": "A1", "locator": "p. 1"}], "explanation": EXPLAIN}]
+        screening = screener.screen(tiny_bundle(root, entries=entries,
+                                                artifacts={"artifacts/roster.pdf": pdf.read_bytes()}))
+        found = next(i for i in screening.report.self_analysis_issues if i.kind == "evidence_not_at_locator")
+        return found, next(d for d in self_check(screening).details if d.detail_id == "EO1.1").notes
+
+    found, notes = issue(tmp_path / "bundle", [RELATED, NOTHING, STRONG])
+    assert found.message == "EO1.1: A1 at p. 1 does not appear to hold evidence for this detail; A1 at p. 3 seems to"
+    assert found.evidence_at == "p. 3"
+    assert any(n.fix == "It seems to be at p. 3 in A1: check, and point there if so." for n in notes)
+    found, notes = issue(tmp_path / "other", [NOTHING, RELATED])
+    assert found.message == "EO1.1: A1 at p. 1 does not appear to hold evidence for this detail"
+    assert found.evidence_at is None
+    assert any(n.fix == "Check that the pointer goes to the place that shows it." for n in notes)

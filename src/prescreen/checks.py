@@ -285,7 +285,7 @@ class SelfAnalysisChecker:
                 "evidence_not_at_locator",
                 f"{detail.id}: {ref.artifact} at {ref.locator} does not appear to hold evidence for this detail"
                 f"{elsewhere}",
-            )
+            ).model_copy(update={"evidence_at": verdict.evidence_at})
         return None
 
 

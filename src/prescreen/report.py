@@ -85,6 +85,9 @@ class SelfAnalysisIssue(BaseModel):
     message: str
     artifact_id: str | None = Field(None, description="Added: the artifact the entry points to.")
     locator: str | None = Field(None, description="Added: the locator as the earner wrote it.")
+    evidence_at: str | None = Field(
+        None, description="Added: for evidence_not_at_locator, where the same file seems to hold the evidence."
+    )
 
 
 class Problem(BaseModel):

@@ -237,9 +237,12 @@ class _Words:
                     fix="Say in a sentence or two how this evidence shows the detail.")
 
     def not_at_pointer(self, issue: SelfAnalysisIssue) -> Note:
+        fix = "Check that the pointer goes to the place that shows it."
+        if issue.evidence_at:
+            fix = f"It seems to be at {issue.evidence_at} in {issue.artifact_id}: check, and point there if so."
         return Note(kind="not_at_pointer", must_fix=False,
                     says=f"At {issue.locator} in {issue.artifact_id}, prescreen found nothing about {issue.detail_id}.",
-                    fix="Check that the pointer goes to the place that shows it.")
+                    fix=fix)
 
 
 _ISSUE_WORDS: dict[str, Callable[[_Words, SelfAnalysisIssue], Note]] = {
