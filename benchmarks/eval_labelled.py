@@ -4,6 +4,7 @@
     python benchmarks/eval_labelled.py --split test     # one split
     python benchmarks/eval_labelled.py -v               # and every disagreement, bundle by bundle
     python benchmarks/eval_labelled.py --drafter llm    # through the configured LLM endpoint
+    python benchmarks/eval_labelled.py --split dev --keys   # the dev answer keys, for prescreen train
 
 Answer keys (`*.labels.yaml`, format in benchmarks/labelled/BRIEF.md) were written with their bundles by
 their authors, never from prescreen's output. The split is by author (benchmarks/labelled/splits.yaml):
@@ -205,8 +206,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--split", choices=["dev", "test"])
     parser.add_argument("--drafter", choices=["extractive", "llm"], default="extractive")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--keys", action="store_true", help="print the answer keys (for prescreen train) and stop")
     args = parser.parse_args(argv)
     splits = load_splits()
+    if args.keys:
+        keys = [p for p in all_labels() if args.split in (None, split_of(load_labels(p), splits))]
+        print("\n".join(str(p.relative_to(ROOT)) for p in keys))
+        return {}
     tallies: dict[str, Tally] = {}
     with tempfile.TemporaryDirectory() as tmp:
         screener = screener_for(args.drafter, Path(tmp))

@@ -48,3 +48,17 @@ def test_gap_metrics_and_the_split_by_author():
     assert scores["gap_f1"] == pytest.approx(2 / 3)
     splits = load_splits()
     assert split_of({"author": "legacy"}, splits) == "dev" and set(splits["dev"]).isdisjoint(splits["test"])
+
+
+def test_keys_lists_a_splits_answer_keys_for_training(capsys):
+    """`--keys` prints the keys `prescreen train` is given: the dev split's never include a test author's."""
+    import yaml
+    from eval_labelled import ROOT, main
+
+    assert main(["--split", "dev", "--keys"]) == {}
+    keys = capsys.readouterr().out.split()
+    test_authors = set(load_splits()["test"])
+    authors = {str(yaml.safe_load((ROOT / k).read_text()).get("author", "legacy")) for k in keys}
+    assert len(keys) >= 30 and authors and not authors & test_authors
+    main(["--keys"])
+    assert len(capsys.readouterr().out.split()) > len(keys)
