@@ -14,7 +14,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, Field
 
-from prescreen.audit.report import Audit, DetailAgreementRow, Table, table_of
+from prescreen.audit.report import Audit, Table, table_of
+from prescreen.audit.stats import DetailAgreement
 from prescreen.models import Rubric
 from prescreen.retrieve import detail_query
 
@@ -64,8 +65,8 @@ class RareRow(BaseModel):
 class DataLint(BaseModel):
     rare_at_most: float
     rarely_evidenced: list[RareRow]
-    assessor_disagreement: list[DetailAgreementRow] = Field(description="Lowest agreement of the two assessors first.")
-    ai_disagreement: list[DetailAgreementRow] = Field(description="Lowest agreement of draft and final score first.")
+    assessor_disagreement: list[DetailAgreement] = Field(description="Lowest agreement of the two assessors first.")
+    ai_disagreement: list[DetailAgreement] = Field(description="Lowest agreement of draft and final score first.")
 
 
 class AuditLint(BaseModel):
@@ -83,9 +84,9 @@ class AuditLint(BaseModel):
             table_of("lint_shared_look_fors", "Look-fors shared by several details", SharedLookFor, shared),
             table_of("lint_rare", f"Details rarely evidenced (at most {self.data.rare_at_most:.0%})", RareRow,
                      self.data.rarely_evidenced),
-            table_of("lint_assessors", "Details where assessors disagree most", DetailAgreementRow,
+            table_of("lint_assessors", "Details where assessors disagree most", DetailAgreement,
                      self.data.assessor_disagreement),
-            table_of("lint_ai", "Details where AI and final scores disagree most", DetailAgreementRow,
+            table_of("lint_ai", "Details where AI and final scores disagree most", DetailAgreement,
                      self.data.ai_disagreement),
         ]
 
@@ -134,7 +135,7 @@ def lint_data(audit: Audit, rare_at_most: float = RARE_AT_MOST, top: int = TOP) 
     rare = [RareRow(detail_id=r.detail_id, detail=r.detail, final_n=r.final_n, demonstrated_rate=r.demonstrated_rate,
                     drafted_n=r.drafted_n, evidenced_rate=r.evidenced_rate, never=not (r.evidenced or r.demonstrated))
             for r in audit.coverage if _rate(r.demonstrated_rate, r.evidenced_rate) <= rare_at_most]
-    ai = [DetailAgreementRow(detail_id=r.detail_id, stats=r.stats) for r in audit.ai_vs_human]
+    ai = [DetailAgreement(detail_id=r.detail_id, stats=r.stats) for r in audit.ai_vs_human]
     return DataLint(rare_at_most=rare_at_most, rarely_evidenced=rare,
                     assessor_disagreement=_least_agreed(audit.assessor_details, top),
                     ai_disagreement=_least_agreed(ai, top))
@@ -146,7 +147,7 @@ def _rate(final: float | None, drafted: float | None) -> float:
     return 1.0 if value is None else value
 
 
-def _least_agreed(rows: list[DetailAgreementRow], top: int) -> list[DetailAgreementRow]:
+def _least_agreed(rows: list[DetailAgreement], top: int) -> list[DetailAgreement]:
     rated = [r for r in rows if r.stats.agreement is not None and r.stats.agreement < 1]
     return sorted(rated, key=lambda r: (r.stats.agreement, r.stats.kappa if r.stats.kappa is not None else 1,
                                         -r.stats.n))[:top]

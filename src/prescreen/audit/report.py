@@ -27,7 +27,15 @@ from prescreen.audit.calibration import (
     calibration_rows,
 )
 from prescreen.audit.facts import AuditFacts, AuditFilter, SubmissionFacts, load_facts, natural_key
-from prescreen.audit.stats import DRAFT_STATUSES, Agreement, agreement, draft_agreement, draft_vs_final, rate
+from prescreen.audit.stats import (
+    DRAFT_STATUSES,
+    Agreement,
+    DetailAgreement,
+    agreement,
+    draft_agreement,
+    draft_vs_final,
+    rate,
+)
 from prescreen.models import Rubric
 from prescreen.review.program import CalibrationSettings
 
@@ -122,11 +130,6 @@ class OverrideReasonRow(BaseModel):
     details: list[str]
 
 
-class DetailAgreementRow(BaseModel):
-    detail_id: str
-    stats: Agreement
-
-
 class PairRow(BaseModel):
     first: str
     second: str
@@ -213,7 +216,7 @@ class Audit(BaseModel):
     ai_overall: Agreement
     confusion: list[ConfusionRow]
     override_reasons: list[OverrideReasonRow]
-    assessor_details: list[DetailAgreementRow]
+    assessor_details: list[DetailAgreement]
     assessor_overall: Agreement
     pairs: list[PairRow]
     assessors: list[AssessorRow]
@@ -237,7 +240,7 @@ class Audit(BaseModel):
                      self.ai_vs_human, AI_NOTE),
             table_of("confusion", "Drafted status against final score, per detail", ConfusionRow, self.confusion),
             table_of("override_reasons", "Override reasons, grouped", OverrideReasonRow, self.override_reasons),
-            table_of("assessor_details", "Agreement of the two assessors, per detail", DetailAgreementRow,
+            table_of("assessor_details", "Agreement of the two assessors, per detail", DetailAgreement,
                      self.assessor_details),
             table_of("assessor_pairs", "Agreement of the two assessors, per pair", PairRow, self.pairs),
             table_of("assessors", "Each assessor against the final results", AssessorRow, self.assessors),
@@ -278,7 +281,7 @@ def audit_of(facts: AuditFacts, where: AuditFilter, now: datetime) -> Audit:
         ai_overall=draft_agreement(*_draft_pairs(subs, details)),
         confusion=[row for d in details for row in confusion_rows(subs, d)],
         override_reasons=override_reasons(subs),
-        assessor_details=[DetailAgreementRow(detail_id=d, stats=agreement(*_assessor_pairs(subs, [d])))
+        assessor_details=[DetailAgreement(detail_id=d, stats=agreement(*_assessor_pairs(subs, [d])))
                           for d in details],
         assessor_overall=agreement(*_assessor_pairs(subs, details)),
         pairs=pair_rows(subs), assessors=assessor_rows(subs),

@@ -29,6 +29,13 @@ class Agreement(BaseModel):
     note: str = Field("", description="Why kappa is missing, or why to read it with care.")
 
 
+class DetailAgreement(BaseModel):
+    """One rubric detail's agreement (assessors with each other, with the final result, or with gold)."""
+
+    detail_id: str
+    stats: Agreement
+
+
 def agreement(first: Sequence[str], second: Sequence[str]) -> Agreement:
     """Percent agreement and Cohen's kappa of two raters over the same items, in the same order."""
     if len(first) != len(second):

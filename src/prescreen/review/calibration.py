@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from prescreen.audit.stats import Agreement, agreement
+from prescreen.audit.stats import Agreement, DetailAgreement, agreement
 from prescreen.review import queries as q
 from prescreen.review.anchoring import without_draft
 from prescreen.review.db import Assignment, FinalResult, GoldSubmission, Score, Submission, User, aware, utcnow
@@ -54,11 +54,6 @@ class GoldView(BaseModel):
     reviews: int = Field(description="Gold reviews submitted on it.")
 
 
-class DetailCalibration(BaseModel):
-    detail_id: str
-    stats: Agreement
-
-
 class CalibrationStatus(BaseModel):
     """One assessor's agreement with the true scores of the gold reviews they submitted, and what it allows."""
 
@@ -66,7 +61,7 @@ class CalibrationStatus(BaseModel):
     gold_reviews: int = Field(description="Gold reviews submitted (since the lead's request, when there is one).")
     open_gold: int = Field(description="Gold reviews assigned and not submitted yet.")
     stats: Agreement = Field(description="Every scored detail of those reviews against its true score.")
-    details: list[DetailCalibration]
+    details: list[DetailAgreement]
     standing: Standing
     asked_by_lead: bool = Field(description="A lead asked this assessor to calibrate (again).")
     live_work: bool = Field(description="May be assigned live submissions.")
@@ -111,7 +106,7 @@ def status_of(s: Session, user: User, settings: CalibrationSettings) -> Calibrat
     reviews = _gold_reviews(s, user)
     pairs = [(d, mine[d], truth[d]) for mine, truth in reviews for d in mine if d in truth]
     stats = agreement([p[1] for p in pairs], [p[2] for p in pairs])
-    details = [DetailCalibration(detail_id=d, stats=agreement([p[1] for p in pairs if p[0] == d],
+    details = [DetailAgreement(detail_id=d, stats=agreement([p[1] for p in pairs if p[0] == d],
                                                               [p[2] for p in pairs if p[0] == d]))
                for d in sorted({p[0] for p in pairs})]
     open_gold = len(list(s.scalars(select(Assignment.id).where(
