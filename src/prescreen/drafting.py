@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from prescreen.checks import is_instruction
 from prescreen.chunking import covered, join_segments, segments_in
-from prescreen.evidence_model import NEGATED, PAST_ACTION, PLAN, EvidenceModel, ScoredSentence, SentenceInput, overlap
+from prescreen.evidence_model import EvidenceModel, ScoredSentence, SentenceInput, markers, overlap
 from prescreen.locators import place_in
 from prescreen.models import Detail, Rubric, Source
 from prescreen.report import Citation, DetailFinding, LLMUsage
@@ -55,11 +55,10 @@ class Sentence(BaseModel):
     score: float = 0.0
 
     def scored(self) -> ScoredSentence:
-        text = self.input.text
+        text, m = self.input.text, markers(self.input.text)
         return ScoredSentence(
             score=self.score, role=self.input.role, at_pointer=self.at_pointer, source=self.citation.artifact_id,
-            plan=bool(PLAN.search(text)), negated=bool(NEGATED.search(text)), past=bool(PAST_ACTION.search(text)),
-            words=frozenset(stems(f"{text} {self.input.context}")),
+            plan=m.plan, negated=m.negated, past=m.past, words=frozenset(stems(f"{text} {self.input.context}")),
         )
 
 

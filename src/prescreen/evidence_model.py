@@ -19,6 +19,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
@@ -104,23 +105,40 @@ SENTENCE_FEATURES = (
 def sentence_features(detail: Detail, s: SentenceInput) -> list[float]:
     share, whole, partial = overlap(detail, s.text)
     c_share, c_whole, c_partial = overlap(detail, s.context)
-    past, passive, plan, negated, specific, unended, digits, words = _markers(s.text)
+    m = markers(s.text)
     return [
         s.similarity, s.best_similarity - s.similarity, s.lexical, share, whole, partial,
-        c_share, max(c_whole, c_partial), past, passive, plan, negated, specific, float(s.table or unended),
-        digits, words, float(s.role == "artifact"),
+        c_share, max(c_whole, c_partial), *(float(x) for x in (m.past, m.passive, m.plan, m.negated, m.specific)),
+        float(s.table or m.unended), m.digits, m.words, float(s.role == "artifact"),
         *(float(s.kind == k) for k in ("pdf", "docx", "text", "transcript")),
     ]
 
 
+class Markers(NamedTuple):
+    """What a sentence says whatever the detail: past action, passive, plan, negation, specifics, no sentence
+    end, the share of its tokens with digits, its length (40 tokens or more is 1)."""
+
+    past: bool
+    passive: bool
+    plan: bool
+    negated: bool
+    specific: bool
+    unended: bool
+    digits: float
+    words: float
+
+
 @lru_cache(maxsize=16384)
-def _markers(text: str) -> tuple[float, ...]:
-    """What a sentence says whatever the detail (a sentence is a candidate of many details): past action,
-    passive, plan, negation, specifics, no sentence end, share of tokens with digits, length."""
+def markers(text: str) -> Markers:
+    """Computed once per sentence: a sentence is a candidate of many details, and drafting reads it again."""
     tokens = text.split()
-    found = (PAST_ACTION, PASSIVE, PLAN, NEGATED, SPECIFIC)
-    return (*(float(bool(p.search(text))) for p in found), float(not _SENTENCE_END.search(text.strip())),
-            sum(any(ch.isdigit() for ch in t) for t in tokens) / max(1, len(tokens)), min(len(tokens), 40) / 40)
+    return Markers(
+        past=bool(PAST_ACTION.search(text)), passive=bool(PASSIVE.search(text)), plan=bool(PLAN.search(text)),
+        negated=bool(NEGATED.search(text)), specific=bool(SPECIFIC.search(text)),
+        unended=not _SENTENCE_END.search(text.strip()),
+        digits=sum(any(ch.isdigit() for ch in t) for t in tokens) / max(1, len(tokens)),
+        words=min(len(tokens), 40) / 40,
+    )
 
 
 # ---------------------------------------------------------------- a detail's status from its sentences

@@ -46,7 +46,7 @@ def extract_in_worker(root: Path, relpath: str, *, source_id: str, title: str, r
 
 def warm(limits: LimitSettings) -> None:
     """Start the fork server and a worker now, and wait until it answers, so that the first file read does
-    not pay for them (a screener calls this in the background while its embedding model loads)."""
+    not pay for them (screen_bench does, to time the start apart from the cold screen)."""
     run_in_worker(_ready, (), limits.extract_timeout_s, limits.extract_memory_mb)
 
 
