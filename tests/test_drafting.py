@@ -1,5 +1,6 @@
 from prescreen.chunking import chunk_sources
 from prescreen.drafting import ExtractiveDrafter
+from prescreen.evidence_model import EvidenceModel
 from prescreen.models import Segment, Source
 from prescreen.retrieve import Candidate
 from prescreen.rubrics import RubricLibrary
@@ -64,3 +65,25 @@ def test_plan_details_accept_measurable_targets():
     assert finding.status == "evidenced"
     vague, _ = draft("EO4.1", source("We hope to improve equity next year and will think about goals."))
     assert vague.status != "evidenced"
+
+
+class SureItIsMissing(EvidenceModel):
+    """Every sentence scores high, yet the status model judges the detail missing."""
+
+    def score_sentences(self, detail, inputs):
+        return [0.9] * len(inputs)
+
+    def status_of(self, detail, sentences, best_similarity):
+        return {"evidenced": 0.1, "weak": 0.2, "missing": 0.7}
+
+
+def test_the_status_model_decides_missing_even_when_sentences_score_high():
+    """Sentence scores rank places; they do not say a detail is addressed (the scores run high for loosely related
+    text), so a high-scoring sentence does not overrule the status model's `missing`."""
+    text = "Students filled in a short form about their favourite clubs and after-school activities."
+    chunks = chunk_sources([source(text)], "S-1", ChunkingSettings())
+    drafter = ExtractiveDrafter(SureItIsMissing(**EvidenceModel.untrained().model_dump()))
+    finding = drafter.draft_detail(DETAIL["EO2.1"], [Candidate(chunk=c, similarity=0.6) for c in chunks],
+                                   {"A1": source(text)})
+    assert (finding.status, finding.confidence, finding.citations) == ("missing", 0.7, [])
+    assert "No passage" in finding.rationale

@@ -147,11 +147,8 @@ class ExtractiveDrafter:
         best_similarity = max((c.similarity for c in candidates), default=0.0)
         probs = self.model.status_of(detail, [s.scored() for s in sentences], best_similarity)
         status = max(probs, key=probs.__getitem__)
-        confidence = probs[status]
-        if status == "missing" and any(s.score >= ADDRESSED_AT for s in sentences):
-            status, confidence = "weak", 1 - probs.get("evidenced", 0.0)  # `missing`: nothing addresses it
         return DetailFinding(
-            detail_id=detail.id, status=status, confidence=round(confidence, 2),
+            detail_id=detail.id, status=status, confidence=round(probs[status], 2),
             citations=[s.citation for s in cited(status, sentences)], rationale=rationale(status, sentences),
         )
 
@@ -208,7 +205,6 @@ def cited(status: str, sentences: list[Sentence]) -> list[Sentence]:
     return list(unique.values())[:MAX_CITATIONS]
 
 
-ADDRESSED_AT = 0.5  # a sentence the model more likely than not places at evidence addresses the detail
 POINTER_FIRST_AT = 0.6  # the earner's pointer is cited first when its sentence scores this share of the best
 
 
