@@ -4,6 +4,7 @@
     python benchmarks/eval_labelled.py --split test     # one split
     python benchmarks/eval_labelled.py -v               # and every disagreement, bundle by bundle
     python benchmarks/eval_labelled.py --drafter llm    # through the configured LLM endpoint
+    python benchmarks/eval_labelled.py --drafter llm --data-dir D   # keeping the model's answers in D's cache
     python benchmarks/eval_labelled.py --split dev --keys   # the dev answer keys, for prescreen train
 
 Answer keys (`*.labels.yaml`, format in benchmarks/labelled/BRIEF.md) were written with their bundles by
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--drafter", choices=["extractive", "llm"], default="extractive")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--keys", action="store_true", help="print the answer keys (for prescreen train) and stop")
+    parser.add_argument("--data-dir", type=Path, help="keep the index and the LLM's answer cache here, so a re-run "
+                        "asks the model nothing it already answered (default: a temporary folder)")
     args = parser.parse_args(argv)
     splits = load_splits()
     if args.keys:
@@ -215,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         return {}
     tallies: dict[str, Tally] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        screener = screener_for(args.drafter, Path(tmp))
+        screener = screener_for(args.drafter, args.data_dir or Path(tmp))
         for path in args.labels or all_labels():
             labels = load_labels(path)
             split = split_of(labels, splits)

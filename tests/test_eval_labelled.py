@@ -62,3 +62,13 @@ def test_keys_lists_a_splits_answer_keys_for_training(capsys):
     assert len(keys) >= 30 and authors and not authors & test_authors
     main(["--keys"])
     assert len(capsys.readouterr().out.split()) > len(keys)
+
+
+def test_data_dir_keeps_the_screens_state_for_a_rerun(tmp_path, capsys):
+    """`--data-dir` keeps the index (and, with --drafter llm, the model's answer cache) between runs."""
+    from eval_labelled import ROOT, main
+
+    key = ROOT / "benchmarks" / "labelled" / "d-westbrook-elem.labels.yaml"
+    first = main(["--data-dir", str(tmp_path), str(key)])
+    assert any(tmp_path.iterdir()) and first["test"]["details"] == 12
+    assert main(["--data-dir", str(tmp_path), str(key)]) == first
