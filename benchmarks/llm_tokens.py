@@ -39,9 +39,7 @@ BAR_RATIO = 1 / 3
 
 
 class PerDetailDrafter(LLMDrafter):
-    """The naive design: one call per detail, the same prompt with that detail and its own passages, whole."""
-
-    trim_passages = False
+    """The naive design: one call per detail, the same prompt with that detail and its own passages."""
 
     def draft(self, rubric, evidence, sources) -> Draft:
         one_each = [Outcome(id=o.id, title=o.title, details=[d]) for o in rubric.outcomes for d in o.details]
@@ -131,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=40, help="pages of the generated bundle")
     parser.add_argument("--max-passages", type=int, default=None,
-                        help="passages shown per outcome call in the design (default: the setting, 8); "
+                        help="passages shown per outcome call in the design (default: the setting, 16); "
                              "the naive design always shows each detail all of its own candidates")
     args = parser.parse_args()
     embedder = LocalEmbeddings()
@@ -151,8 +149,7 @@ def main() -> None:
     print("Tokens as the loopback server counts them for both designs: ceil(chars/4) of all message contents")
     print("(prompt) and of the answer (completion); answers are valid minimal JSON. Real embedder and retrieval.")
     print(f"Passages per outcome call in the design: at most {args.max_passages or Settings().llm.max_passages}"
-          f" (llm.max_passages), trimmed to the sentences that bear on the outcome; naive: all of the"
-          f" detail's own candidates, whole.")
+          f" (llm.max_passages), whole chunks; naive: all of the detail's own candidates, whole.")
     print()
     header = (f"{'bundle':<22} {'design prompt/compl/calls':>27} {'naive prompt/compl/calls':>26} {'ratio':>7}"
               f" {'bar':>6}  {'re-screen tokens (calls, cached)':>32}")

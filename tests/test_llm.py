@@ -8,6 +8,7 @@ import pytest
 from prescreen.chunking import chunk_sources
 from prescreen.drafting import ExtractiveDrafter
 from prescreen.errors import ConfigurationError
+from prescreen.evidence_model import EvidenceModel
 from prescreen.llm import (
     REDACTED,
     AnswerError,
@@ -22,6 +23,8 @@ from prescreen.llm import (
     outcome_schema,
     parse_answer,
     passage_text,
+    passages_for,
+    render_passages,
     to_findings,
 )
 from prescreen.models import Segment, Source
@@ -276,3 +279,34 @@ def test_a_passed_deadline_is_said_as_such_whatever_the_cancelled_call_raises():
 
     with pytest.raises(openai.APIConnectionError):  # before the deadline: what it is
         asyncio.run(_within(5, refused_early()))
+
+
+def test_passages_are_whole_chunks_each_details_next_best_in_turn_in_reading_order():
+    chunks = chunk_sources([DOC, VTT], "S-1", ChunkingSettings(size=100, overlap=0))
+    first, second, third = chunks[0], chunks[1], chunks[-1]
+    rankings = {IDS[0]: [third, first], IDS[1]: [third, second], IDS[2]: []}
+    shown = passages_for(EO2, rankings, SOURCES, limit=2)
+    assert [p.chunk.id for p in shown] == [first.id, third.id]  # detail 1's best, then detail 2's (taken), in order
+    assert [p.id for p in shown] == ["P1", "P2"]
+    assert render_passages(shown).count(first.text) == 1  # whole: nothing trimmed away
+
+
+class ScoresCheckIns(EvidenceModel):
+    """A sentence model that knows one thing: check-ins are evidence."""
+
+    def score_sentences(self, detail, inputs):
+        return [0.9 if "check-ins" in s.text else 0.1 for s in inputs]
+
+
+def test_a_reader_sees_the_sentence_models_best_chunk_and_the_earners_pointer_first():
+    """The LLM is shown what the learned sentence model ranks highest, not the retrieval's fused order, and the
+    place the earner points to comes first: where an assessor would look."""
+    chunks = chunk_sources([DOC, VTT], "S-1", ChunkingSettings(size=100, overlap=0))
+    advisory = next(c for c in chunks if "check-ins" in c.text)
+    lunch = next(c for c in chunks if "lunch clubs" in c.text)
+    detail = next(d for d in RUBRIC.details if d.id == "EO2.1")
+    drafter = ExtractiveDrafter(ScoresCheckIns(**EvidenceModel.untrained().model_dump()))
+    by_retrieval = [Candidate(chunk=c, similarity=0.6, fused=1.0 if c is lunch else 0.1) for c in chunks]
+    assert drafter.ranked_chunks(detail, by_retrieval, SOURCES)[0] == advisory
+    pointed = [c.model_copy(update={"pointed_by_earner": True}) if c.chunk is lunch else c for c in by_retrieval]
+    assert drafter.ranked_chunks(detail, pointed, SOURCES)[:2] == [lunch, advisory]

@@ -35,7 +35,7 @@ BUNDLE = ROOT / "examples" / "lincoln-elementary"
 MODEL = "gemma-3-270m"
 OUTPUT = ROOT / "test-output" / "llm-real-server.json"
 DEADLINE_S = 120  # per outcome; the server has one slot, so the outcomes are drafted one after another
-PASSAGES = 4  # per outcome: a shorter prompt for a CPU-bound test (the default is 8)
+PASSAGES = 4  # per outcome: a shorter prompt for a CPU-bound test (the default is 16)
 CANCEL_GRACE_S = 5  # a cancelled call is closed within this of its deadline
 ANSWERED = re.compile(r'"POST /v1/chat/completions HTTP/1\.1" 200')
 

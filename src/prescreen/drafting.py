@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 
 from prescreen.checks import is_instruction
 from prescreen.chunking import covered, join_segments, segments_in
-from prescreen.evidence_model import EvidenceModel, ScoredSentence, SentenceInput, markers, overlap
+from prescreen.evidence_model import EvidenceModel, ScoredSentence, SentenceInput, markers
 from prescreen.locators import place_in
-from prescreen.models import Detail, Rubric, Source
+from prescreen.models import Chunk, Detail, Rubric, Source
 from prescreen.report import Citation, DetailFinding, LLMUsage
 from prescreen.retrieve import Candidate
 from prescreen.textutil import sentence_spans, stems
@@ -53,6 +53,7 @@ class Sentence(BaseModel):
     input: SentenceInput
     at_pointer: bool = False
     score: float = 0.0
+    chunk_id: str = Field("", description="The candidate chunk the sentence was read from.")
 
     def scored(self) -> ScoredSentence:
         text, m = self.input.text, markers(self.input.text)
@@ -110,12 +111,6 @@ def is_table_header(text: str) -> bool:
     return len(cells) > 1 and not any(ch.isdigit() for ch in text) and all(len(c.split()) <= 4 for c in cells)
 
 
-def relevance(detail: Detail, text: str, similarity: float) -> float:
-    """0..1: a similarity, and the text's overlap with the detail and its look-fors (used to trim passages)."""
-    share, whole, partial = overlap(detail, text)
-    return 0.5 * max(similarity, 0.0) + 0.5 * min(1.0, 0.5 * share + 0.35 * (3 * whole) + 0.15 * partial)
-
-
 # ---------------------------------------------------------------- the extractive drafter
 
 
@@ -152,6 +147,10 @@ class ExtractiveDrafter:
             citations=[s.citation for s in cited(status, sentences)], rationale=rationale(status, sentences),
         )
 
+    def ranked_chunks(self, detail: Detail, candidates: list[Candidate], sources: dict[str, Source]) -> list[Chunk]:
+        """The detail's candidate chunks in the order a reader should see them (for the LLM drafter's passages)."""
+        return ranked_chunks(self.scored_sentences(detail, candidates, sources), candidates)
+
     def scored_sentences(
         self, detail: Detail, candidates: list[Candidate], sources: dict[str, Source]
     ) -> list[Sentence]:
@@ -161,6 +160,17 @@ class ExtractiveDrafter:
         for sentence, score in zip(sentences, scores, strict=True):
             sentence.score = score
         return sorted(sentences, key=lambda s: s.score, reverse=True)
+
+
+def ranked_chunks(sentences: list[Sentence], candidates: list[Candidate]) -> list[Chunk]:
+    """The candidate chunks by their best scored sentence, the first chunk the earner points to first: what a
+    reader of the detail should see, in order."""
+    best: dict[str, float] = {}
+    for s in sentences:
+        best[s.chunk_id] = max(best.get(s.chunk_id, 0.0), s.score)
+    ranked = sorted(candidates, key=lambda c: -best.get(c.chunk.id, 0.0))
+    pointed = [c for c in ranked if c.pointed_by_earner][:1]
+    return [c.chunk for c in pointed + [c for c in ranked if c not in pointed]]
 
 
 def candidate_sentences(detail: Detail, candidates: list[Candidate], sources: dict[str, Source]) -> list[Sentence]:
@@ -180,7 +190,8 @@ def candidate_sentences(detail: Detail, candidates: list[Candidate], sources: di
                 continue
             seen.add(key)
             out.append(Sentence(
-                citation=citation, at_pointer=any(place_in(loc, citation) for loc in candidate.pointed),
+                citation=citation, chunk_id=candidate.chunk.id,
+                at_pointer=any(place_in(loc, citation) for loc in candidate.pointed),
                 input=SentenceInput(
                     text=citation.quote, context=context, role=source.role, kind=source.kind, table=table,
                     similarity=candidate.similarity, lexical=candidate.lexical / top_lexical,

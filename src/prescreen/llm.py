@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from prescreen.checks import is_instruction
 from prescreen.chunking import segments_in
-from prescreen.drafting import MAX_CITATIONS, Draft, ExtractiveDrafter, relevance
+from prescreen.drafting import MAX_CITATIONS, Draft, ExtractiveDrafter
 from prescreen.errors import ConfigurationError
 from prescreen.evidence_model import EvidenceModel
 from prescreen.models import Chunk, Detail, Outcome, Rubric, Source, Status
@@ -47,7 +47,6 @@ from prescreen.textutil import sentence_spans
 from prescreen.verify import normalise
 
 REDACTED = "[removed: text addressing an AI or an assessor]"
-TRIM_RELEVANT_AT = 0.12  # lexical relevance (no vector) at which a sentence is kept in a trimmed passage
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 # ---------------------------------------------------------------- what the model must answer
@@ -132,28 +131,15 @@ class Passage(BaseModel):
     id: str
     chunk: Chunk
     label: str
-    text: str = Field("", description="What the model is shown: the chunk's sentences that bear on the outcome "
-                      "(empty: the whole chunk).")
 
 
-def passages_for(outcome: Outcome, evidence: dict[str, list[Candidate]], sources: dict[str, Source], limit: int,
-                 trim: bool = True) -> list[Passage]:
-    """The outcome's candidate chunks, each detail's best taken in turn, de-duplicated, in reading order.
-
-    With `trim`, a passage keeps only the sentences that bear on one of the outcome's details (and their
-    neighbours): the model reads evidence, not whole pages.
-    """
-    chunks = _round_robin([_ranked(evidence.get(d.id, [])) for d in outcome.details], limit)
+def passages_for(outcome: Outcome, rankings: dict[str, list[Chunk]], sources: dict[str, Source], limit: int
+                 ) -> list[Passage]:
+    """The outcome's candidate chunks, whole: each detail's next best in turn (`rankings`, best first), up to
+    `limit`, de-duplicated, in reading order."""
+    chunks = _round_robin([rankings.get(d.id, []) for d in outcome.details], limit)
     chunks.sort(key=lambda c: (c.source_id, c.page or 0, c.start or 0, c.char_start))
-    return [
-        Passage(id=f"P{i + 1}", chunk=c, label=_label(c, sources),
-                text=trimmed(c.text, outcome.details) if trim else c.text)
-        for i, c in enumerate(chunks)
-    ]
-
-
-def _ranked(candidates: list[Candidate]) -> list[Chunk]:
-    return [c.chunk for c in sorted(candidates, key=lambda c: -(c.fused + (0.01 if c.pointed_by_earner else 0.0)))]
+    return [Passage(id=f"P{i + 1}", chunk=c, label=_label(c, sources)) for i, c in enumerate(chunks)]
 
 
 def _round_robin(rankings: list[list[Chunk]], limit: int) -> list[Chunk]:
@@ -163,24 +149,6 @@ def _round_robin(rankings: list[list[Chunk]], limit: int) -> list[Chunk]:
             if rank < len(ranking) and len(picked) < limit:
                 picked.setdefault(ranking[rank].id, ranking[rank])
     return list(picked.values())
-
-
-def trimmed(text: str, details: list[Detail], neighbours: int = 1) -> str:
-    """The sentences that share words with a detail or its look-fors, with their neighbours, as they stand
-    in the text (line and paragraph breaks kept); what was left out is marked by a line '…'."""
-    spans = sentence_spans(text)
-    hits = {
-        i for i, (a, b) in enumerate(spans) if any(relevance(d, text[a:b], 0.0) >= TRIM_RELEVANT_AT for d in details)
-    }
-    keep = sorted({j for i in hits for j in range(i - neighbours, i + neighbours + 1) if 0 <= j < len(spans)})
-    keep = keep or list(range(min(2, len(spans))))
-    runs: list[list[int]] = []
-    for i in keep:
-        if runs and i == runs[-1][-1] + 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return "\n…\n".join(text[spans[run[0]][0] : spans[run[-1]][1]] for run in runs)
 
 
 def _label(chunk: Chunk, sources: dict[str, Source]) -> str:
@@ -201,7 +169,7 @@ def passage_text(text: str) -> str:
 
 def render_passages(passages: list[Passage]) -> str:
     return "\n".join(
-        f'<passage id="{p.id}" source="{p.label}">\n{passage_text(p.text or p.chunk.text)}\n</passage>'
+        f'<passage id="{p.id}" source="{p.label}">\n{passage_text(p.chunk.text)}\n</passage>'
         for p in passages
     )
 
@@ -481,8 +449,6 @@ class _OutcomeRun:
 class LLMDrafter:
     """Drafts with a chat model through LangChain; every answer checked, cached and costed."""
 
-    trim_passages = True  # show the model the sentences that bear on the outcome, not whole chunks
-
     def __init__(self, model: BaseChatModel, settings: Settings, prompt: PromptTemplate | None = None,
                  cache: ResponseCache | None = None, model_name: str | None = None,
                  fallback: ExtractiveDrafter | None = None):
@@ -522,7 +488,9 @@ class LLMDrafter:
         return Draft(findings=findings, usage=usage, notes=notes, prompt_version=self.prompt.label)
 
     def _run_for(self, outcome: Outcome, evidence, sources, usage: LLMUsage, budget: _Budget) -> _OutcomeRun:
-        passages = passages_for(outcome, evidence, sources, self.settings.llm.max_passages, self.trim_passages)
+        # the passages a reader should see: ranked by the learned sentence model, the earner's pointer first
+        rankings = {d.id: self.fallback.ranked_chunks(d, evidence.get(d.id, []), sources) for d in outcome.details}
+        passages = passages_for(outcome, rankings, sources, self.settings.llm.max_passages)
         record = OutcomeCall(outcome_id=outcome.id, drafted_by=self.name, deadline_s=self.settings.llm.outcome_deadline,
                              max_tokens=answer_max_tokens(len(outcome.details)))
         usage.outcomes.append(record)

@@ -100,7 +100,8 @@ class LLMSettings(BaseModel):
         "auto", description="`no`: the rules go in the first user turn, for chat templates without a system role; "
         "`auto`: so for model families known to lack one (Gemma), or once a server refuses a system message.")
     max_passages: int = Field(
-        8, ge=1, description="Passages shown to the model per essential outcome (each detail's best in turn)."
+        16, ge=1, description="Passages (whole chunks) shown to the model per essential outcome: each detail's next "
+        "best in turn, as the sentence model ranks them, the place the earner points to first."
     )
     token_budget: int = Field(120_000, ge=1000, description="Prompt + completion tokens one submission may spend.")
     price_in_per_mtok: float = Field(0.15, ge=0, description="USD per million prompt tokens (0 for a local server).")
