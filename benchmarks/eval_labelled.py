@@ -97,6 +97,8 @@ class Tally:
     parts_exact: int = 0
     bundles: int = 0
     ready_right: int = 0
+    llm_outcomes: int = 0  # outcomes the LLM drafted (--drafter llm) ...
+    llm_fallbacks: int = 0  # ... and those the extractive drafter stood in for: the figures mix both
     notes: list[str] = field(default_factory=list)
 
     def add(self, labels: dict, screening: Screening) -> None:
@@ -111,6 +113,11 @@ class Tally:
             self.parts_exact += words.get(part) == count
             if words.get(part) != count:
                 self.notes.append(f"{name}: {part} counted {words.get(part)} words, labelled {count}")
+        if (drafted_by := report.drafter_summary) and drafted_by.model:
+            self.llm_outcomes += len(drafted_by.llm_outcomes)
+            self.llm_fallbacks += len(drafted_by.fallbacks)
+            self.notes += [f"{name}: {f.outcome_id} fell back to the extractive drafter ({f.reason})"
+                           for f in drafted_by.fallbacks]
         self.ready_right += report.readiness == labels.get("readiness")
         if report.readiness != labels.get("readiness"):
             self.notes.append(f"{name}: readiness {report.readiness}, labelled {labels.get('readiness')}")
@@ -173,7 +180,7 @@ def summary(t: Tally) -> dict[str, float]:
         "self_analysis_precision": sa_p, "self_analysis_recall": sa_r,
         "word_counts_exact": _ratio(t.parts_exact, t.parts),
         "readiness_accuracy": _ratio(t.ready_right, t.bundles),
-    }
+    } | ({"llm_outcomes": t.llm_outcomes, "llm_fallbacks": t.llm_fallbacks} if t.llm_outcomes + t.llm_fallbacks else {})
 
 
 def print_split(name: str, t: Tally, verbose: bool) -> None:

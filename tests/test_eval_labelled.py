@@ -72,3 +72,17 @@ def test_data_dir_keeps_the_screens_state_for_a_rerun(tmp_path, capsys):
     first = main(["--data-dir", str(tmp_path), str(key)])
     assert any(tmp_path.iterdir()) and first["test"]["details"] == 12
     assert main(["--data-dir", str(tmp_path), str(key)]) == first
+
+
+def test_an_llm_run_counts_the_outcomes_the_extractive_drafter_stood_in_for():
+    from prescreen.report import DrafterSummary, OutcomeFallback
+
+    drafted_by = DrafterSummary(model="m", outcomes=2, llm_outcomes=["EO1"],
+                                fallbacks=[OutcomeFallback(outcome_id="EO2", reason="timeout")])
+    report = Report(submission_id="S", credential="c", rubric_version="1", drafter="llm:m", readiness="ready",
+                    drafter_summary=drafted_by)
+    tally = Tally()
+    tally.add({"bundle": "benchmarks/labelled/x", "details": {}, "readiness": "ready"}, Screening(report=report))
+    assert (summary(tally)["llm_outcomes"], summary(tally)["llm_fallbacks"]) == (1, 1)
+    assert "x: EO2 fell back to the extractive drafter (timeout)" in tally.notes
+    assert "llm_outcomes" not in summary(Tally(truth=["weak"], drafted=["weak"]))  # an extractive run says nothing
