@@ -48,11 +48,10 @@ def labels_in(prompt: str) -> dict[str, str]:
 
 
 def quotable(text: str) -> list[str]:
-    """Sentences of a shown passage a careful model would copy: one line, six words or more, not redacted,
-    never across a ' … ' where the passage was trimmed."""
+    """Sentences of a shown passage a careful model would copy: one line, six words or more, not redacted."""
     out = []
     for a, b in sentence_spans(text):
-        for line in (piece for row in text[a:b].splitlines() for piece in row.split("…")):
+        for line in text[a:b].splitlines():
             line = line.strip()
             if len(line.split()) >= 6 and "[removed" not in line and not is_instruction(line):
                 out.append(line)
