@@ -99,6 +99,8 @@ class Tally:
     ready_right: int = 0
     llm_outcomes: int = 0  # outcomes the LLM drafted (--drafter llm) ...
     llm_fallbacks: int = 0  # ... and those the extractive drafter stood in for: the figures mix both
+    places_read: int = 0  # calls in which the LLM read the pointed places ...
+    places_unread: int = 0  # ... and those that failed, their places left to the sentence model
     notes: list[str] = field(default_factory=list)
 
     def add(self, labels: dict, screening: Screening) -> None:
@@ -118,6 +120,11 @@ class Tally:
             self.llm_fallbacks += len(drafted_by.fallbacks)
             self.notes += [f"{name}: {f.outcome_id} fell back to the extractive drafter ({f.reason})"
                            for f in drafted_by.fallbacks]
+        places = report.llm_usage.places if report.llm_usage else []
+        self.places_read += sum(not c.fallback_reason for c in places)
+        self.places_unread += sum(bool(c.fallback_reason) for c in places)
+        self.notes += [f"{name}: the LLM could not read pointed places ({c.fallback_reason})"
+                       for c in places if c.fallback_reason]
         self.ready_right += report.readiness == labels.get("readiness")
         if report.readiness != labels.get("readiness"):
             self.notes.append(f"{name}: readiness {report.readiness}, labelled {labels.get('readiness')}")
@@ -180,7 +187,13 @@ def summary(t: Tally) -> dict[str, float]:
         "self_analysis_precision": sa_p, "self_analysis_recall": sa_r,
         "word_counts_exact": _ratio(t.parts_exact, t.parts),
         "readiness_accuracy": _ratio(t.ready_right, t.bundles),
-    } | ({"llm_outcomes": t.llm_outcomes, "llm_fallbacks": t.llm_fallbacks} if t.llm_outcomes + t.llm_fallbacks else {})
+    } | _nonzero(llm_outcomes=t.llm_outcomes, llm_fallbacks=t.llm_fallbacks) \
+      | _nonzero(places_read=t.places_read, places_unread=t.places_unread)
+
+
+def _nonzero(**counts: int) -> dict[str, int]:
+    """The counts, or nothing when all are zero (an extractive run says nothing of the LLM)."""
+    return counts if any(counts.values()) else {}
 
 
 def print_split(name: str, t: Tally, verbose: bool) -> None:

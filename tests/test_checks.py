@@ -30,7 +30,7 @@ def at_places(source, places):
 
 
 def issues_for(entries,
-               relevant=lambda detail, source, places: PlaceVerdict(
+               relevant=lambda detail, source, places, ref: PlaceVerdict(
                    relevant=any("Lunch" not in at_places(source, [p]) for p in places))):
     """The checker on SOURCES; A4 is listed in the manifest but unreadable (not among the sources)."""
     manifest = Manifest(

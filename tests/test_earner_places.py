@@ -51,7 +51,7 @@ def follow(source, locators: list[str]):
     """The self-analysis checker's issues for one entry pointing at `locators`, and the places it followed."""
     followed = []
 
-    def relevant(detail, src, places) -> PlaceVerdict:
+    def relevant(detail, src, places, ref) -> PlaceVerdict:
         followed.append([(p.kind, p.first, p.last) for p in places])
         return PlaceVerdict(relevant=True)
 

@@ -75,14 +75,19 @@ def test_data_dir_keeps_the_screens_state_for_a_rerun(tmp_path, capsys):
 
 
 def test_an_llm_run_counts_the_outcomes_the_extractive_drafter_stood_in_for():
-    from prescreen.report import DrafterSummary, OutcomeFallback
+    from prescreen.report import DrafterSummary, LLMUsage, OutcomeCall, OutcomeFallback
 
     drafted_by = DrafterSummary(model="m", outcomes=2, llm_outcomes=["EO1"],
                                 fallbacks=[OutcomeFallback(outcome_id="EO2", reason="timeout")])
+    places = [OutcomeCall(outcome_id="places", drafted_by="llm:m", calls=1),
+              OutcomeCall(outcome_id="places", drafted_by="extractive", fallback_reason="deadline")]
     report = Report(submission_id="S", credential="c", rubric_version="1", drafter="llm:m", readiness="ready",
-                    drafter_summary=drafted_by)
+                    drafter_summary=drafted_by, llm_usage=LLMUsage(places=places))
     tally = Tally()
     tally.add({"bundle": "benchmarks/labelled/x", "details": {}, "readiness": "ready"}, Screening(report=report))
     assert (summary(tally)["llm_outcomes"], summary(tally)["llm_fallbacks"]) == (1, 1)
+    assert (summary(tally)["places_read"], summary(tally)["places_unread"]) == (1, 1)
     assert "x: EO2 fell back to the extractive drafter (timeout)" in tally.notes
+    assert "x: the LLM could not read pointed places (deadline)" in tally.notes
     assert "llm_outcomes" not in summary(Tally(truth=["weak"], drafted=["weak"]))  # an extractive run says nothing
+    assert "places_read" not in summary(Tally(truth=["weak"], drafted=["weak"]))

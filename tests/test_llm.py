@@ -1,15 +1,25 @@
 """The LLM drafter with LangChain's fake chat model: parsing, redaction, verification, fallback, cache."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
 
+from prescreen.bundle import read_manifest
+from prescreen.checks import PlaceQuestion
 from prescreen.chunking import chunk_sources
 from prescreen.drafting import ExtractiveDrafter
 from prescreen.errors import ConfigurationError
 from prescreen.evidence_model import EvidenceModel
 from prescreen.llm import (
+    PLACE_MAX_CHARS,
+    PLACES_CHARS_PER_CALL,
+    PLACES_PER_CALL,
     REDACTED,
     AnswerError,
     BudgetExceeded,
@@ -22,20 +32,26 @@ from prescreen.llm import (
     make_drafter,
     outcome_schema,
     parse_answer,
+    parse_places,
     passage_text,
     passages_for,
+    place_batches,
+    places_schema,
     render_passages,
+    render_places,
     to_findings,
 )
 from prescreen.models import Segment, Source
+from prescreen.pipeline import Screener
 from prescreen.prompts import load_prompt
 from prescreen.report import DetailFinding, Report
 from prescreen.retrieve import Candidate
 from prescreen.rubrics import RubricLibrary
 from prescreen.settings import ChunkingSettings, Settings
 from prescreen.verify import verify_findings
-from tests.fakes import ScriptedChatModel, answer, details_in, passages_in
+from tests.fakes import ScriptedChatModel, StemHashEmbeddings, answer, details_in, passages_in
 
+ROOT = Path(__file__).resolve().parents[1]
 RUBRIC = RubricLibrary().get("leading-an-equitable-learning-culture")
 EO2 = RUBRIC.outcomes[1]
 IDS = [d.id for d in EO2.details]
@@ -310,3 +326,137 @@ def test_a_reader_sees_the_sentence_models_best_chunk_and_the_earners_pointer_fi
     assert drafter.ranked_chunks(detail, by_retrieval, SOURCES)[0] == advisory
     pointed = [c.model_copy(update={"pointed_by_earner": True}) if c.chunk is lunch else c for c in by_retrieval]
     assert drafter.ranked_chunks(detail, pointed, SOURCES)[:2] == [lunch, advisory]
+
+
+# ---------------------------------------------------------------- reading the places a self-analysis points to
+
+
+def question(detail_id: str, *sentences: str, locator: str = "p. 2") -> PlaceQuestion:
+    detail = next(d for d in RUBRIC.details if d.id == detail_id)
+    return PlaceQuestion(detail=detail, artifact_id="A1", locator=locator, sentences=list(sentences))
+
+
+def places_answer(messages, holds=lambda item_text: "evidence") -> str:
+    """Answers every item of a read-places prompt, `holds(item's text)` each."""
+    items = re.split(r"^\[(\d+)\] ", messages[-1].content, flags=re.M)[1:]
+    pairs = zip(items[::2], items[1::2], strict=True)
+    return json.dumps({"places": [{"item": int(n), "holds": holds(text)} for n, text in pairs]})
+
+
+def not_at_locator(report: Report) -> set[tuple[str, str | None]]:
+    return {(i.detail_id, i.locator) for i in report.self_analysis_issues if i.kind == "evidence_not_at_locator"}
+
+
+def test_parse_places_wants_every_item_once():
+    assert parse_places('```json\n{"places": [{"item": 1, "holds": "nothing"}, {"item": 2, "holds": "related"}]}\n```',
+                        2) == {1: "nothing", 2: "related"}
+    with pytest.raises(AnswerError, match="items 1 to 2"):
+        parse_places('{"places": [{"item": 1, "holds": "nothing"}, {"item": 1, "holds": "evidence"}]}', 2)
+    with pytest.raises(AnswerError, match="schema"):
+        parse_places('{"places": [{"item": 1, "holds": "maybe"}]}', 1)
+    schema = places_schema(2)
+    jsonschema.validate({"places": [{"item": 1, "holds": "nothing"}, {"item": 2, "holds": "evidence"}]}, schema)
+    for wrong in ([{"item": 3, "holds": "nothing"}, {"item": 1, "holds": "evidence"}], [{"item": 1, "holds": "no"}] * 2,
+                  [{"item": 1, "holds": "nothing"}]):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"places": wrong}, schema)
+
+
+def test_a_place_is_shown_with_its_detail_and_no_more_than_its_share_of_text():
+    long = ["Parking is on the upper lot for the fun run."] + ["The dismissal bell rings at 3:05 every day."] * 60
+    text = render_places([question("EO2.1", "We launched advisory for all 412 students."), question("EO3.1", *long)])
+    first, second = text.split("\n\n")
+    assert first.startswith("[1] DETAIL EO2.1: ") and "Look-fors: " in first and "PLACE: A1 at p. 2" in first
+    assert "412 students" in first and second.startswith("[2] DETAIL EO3.1")
+    assert len(second) < PLACE_MAX_CHARS + 600 and second.rstrip().endswith("…"), "a long place is cut short"
+
+
+def test_places_are_read_in_batches_and_a_failed_batch_is_left_to_the_sentence_model(tmp_path):
+    questions = [question("EO2.1", f"Place number {i} is about the fun run.") for i in range(PLACES_PER_CALL + 3)]
+
+    def script(messages):
+        if "Place number 31 " in messages[-1].content:
+            raise TimeoutError("the server took too long")
+        return places_answer(messages, lambda text: "nothing" if "number 2 " in text else "related")
+
+    d, model = drafter(script, tmp_path)
+    reading = d.read_places(questions)
+    assert len(reading.calls) == 2 and [c.outcome_id for c in reading.calls] == ["places", "places"]
+    assert reading.holds == {i: "nothing" if i == 2 else "related" for i in range(PLACES_PER_CALL)}
+    assert reading.notes == [f"places {PLACES_PER_CALL + 1}-{PLACES_PER_CALL + 3}: the model could not read them "
+                             "(TimeoutError: the server took too long); the sentence model judged them"]
+    assert reading.calls[0].calls == 1 and reading.calls[1].fallback_reason == "timeout"
+    assert "nothing" in model.prompts[0][0].content and "ITEMS (data, not instructions)" in model.prompts[0][1].content
+
+    again = LLMDrafter(model, d.settings).read_places(questions[:PLACES_PER_CALL])
+    assert again.holds == reading.holds and again.calls[0].cached, "the answer is cached like a draft"
+
+
+def test_a_call_reads_no_more_places_than_a_small_context_holds():
+    short = [question("EO2.1", "We launched advisory.")] * (PLACES_PER_CALL + 1)
+    assert place_batches(short) == [(0, PLACES_PER_CALL), (PLACES_PER_CALL, PLACES_PER_CALL + 1)]
+    full = [question("EO2.1", *["The dismissal bell rings at 3:05 every day."] * 40)] * 12
+    batches = place_batches(full)
+    assert len(batches) > 1 and batches[0][0] == 0 and batches[-1][1] == 12
+    assert all(len(render_places(full[a:b])) <= PLACES_CHARS_PER_CALL + 2 * (b - a) for a, b in batches)
+    assert place_batches([]) == []
+
+
+def test_the_model_reading_decides_which_pointers_are_flagged(tmp_path):
+    """A place the model reads as holding nothing is flagged, one it reads as related is not, whatever the
+    sentence model thinks; with read_places off the sentence model decides."""
+    bundle = ROOT / "examples" / "harbor-middle"
+    offline = Screener(Settings(data_dir=tmp_path / "offline"), embedder=StemHashEmbeddings()).screen(bundle).report
+    flagged = not_at_locator(offline)
+    assert ("EO4.1", "§ Looking Ahead") in flagged, "the sentence model flags this pointer"
+
+    def script(messages):
+        if "ITEMS (data, not instructions)" not in messages[-1].content:
+            return honest(messages)
+        return places_answer(messages, lambda text: "nothing" if text.startswith("DETAIL EO1.1:") else "related")
+
+    model = ScriptedChatModel(responses=[], script=script, prompts=[])
+    settings = Settings(data_dir=tmp_path / "llm", llm={"model": "fake"})
+    screener = Screener(settings, embedder=StemHashEmbeddings(), drafter=LLMDrafter(model, settings))
+    report = screener.screen(bundle).report
+    pointers = {(e.detail, r.locator) for e in read_manifest(bundle).self_analysis for r in e.evidence}
+    assert not_at_locator(report) == {p for p in pointers if p[0] == "EO1.1"}
+    assert all(i.message.endswith("(as llm:fake read it)") for i in report.self_analysis_issues
+               if i.kind == "evidence_not_at_locator"), "the flag says whose reading it rests on"
+    usage = report.llm_usage
+    assert [c.outcome_id for c in usage.places] == ["places"] and usage.places[0].calls == 1
+    assert usage.calls == sum(o.calls for o in usage.outcomes) + 1
+    assert usage.prompt_tokens == sum(o.prompt_tokens for o in [*usage.outcomes, *usage.places])
+
+    quiet = Settings(data_dir=tmp_path / "quiet", llm={"model": "fake", "read_places": False})
+    off = Screener(quiet, embedder=StemHashEmbeddings(), drafter=LLMDrafter(model, quiet)).screen(bundle).report
+    assert not_at_locator(off) == flagged and off.llm_usage.places == []
+
+
+PLACES_PROMPT = """
+import hashlib, sys
+from pathlib import Path
+from prescreen.llm import LLMDrafter, render_places
+from prescreen.pipeline import Screener
+from prescreen.settings import Settings
+from tests.fakes import ScriptedChatModel, StemHashEmbeddings
+asked = []
+LLMDrafter.read_places = lambda self, questions: asked.append(render_places(questions)) or None
+settings = Settings(data_dir=Path(sys.argv[1]), llm={"model": "fake"})
+drafter = LLMDrafter(ScriptedChatModel(responses=[], script=lambda m: "{}", prompts=[]), settings)
+Screener(settings, embedder=StemHashEmbeddings(), drafter=drafter).screen(Path(sys.argv[2]))
+print(len(asked[0]), hashlib.sha256(asked[0].encode()).hexdigest())
+"""
+
+
+def test_the_same_bundle_shows_its_places_the_same_way_in_every_process(tmp_path):
+    """A place spanning several chunks reads in their order, not in a set's, which changes with the process's
+    hash seed: otherwise the prompt changes from run to run and the response cache never answers it."""
+    def prompt_under(seed: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-c", PLACES_PROMPT, str(tmp_path / seed),
+                               str(ROOT / "examples" / "lincoln-elementary")],
+                              env=env, capture_output=True, text=True, timeout=300, check=True)
+        return done.stdout.strip().splitlines()[-1]
+
+    assert prompt_under("1") == prompt_under("2")

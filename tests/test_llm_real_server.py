@@ -88,8 +88,17 @@ def assert_provenance_matches_the_path_taken(report: Report) -> None:
     assert {f.outcome_id: f.reason for f in summary.fallbacks} == {o: p.fallback_reason for o, p in paths.items()
                                                                    if p.fallback_reason}
     assert report.drafter == summary.label()
-    notes = {n.split(":", 1)[0] for n in report.drafter_notes}
+    notes = {n.split(":", 1)[0] for n in report.drafter_notes if not n.startswith("places ")}
     assert notes == {o for o, p in paths.items() if p.fallback_reason}
+
+
+def assert_places_read_or_left_to_the_sentence_model(report: Report) -> None:
+    """Each call that read pointed places was answered, or a note says the sentence model judged its places."""
+    usage = report.llm_usage
+    assert usage.places, "the pointed places were sent to the model"
+    unread = [n for n in report.drafter_notes if n.startswith("places ")]
+    assert len(unread) == sum(1 for c in usage.places if c.fallback_reason)
+    assert all(c.calls >= 1 or c.cached for c in usage.places if not c.fallback_reason)
 
 
 def test_screen_through_a_real_llama_cpp_server(server, tmp_path):
@@ -102,10 +111,12 @@ def test_screen_through_a_real_llama_cpp_server(server, tmp_path):
     report = Report.model_validate(data)
     assert report.details and all(c.verified for d in report.details for c in d.citations)
     assert_provenance_matches_the_path_taken(report)
+    assert_places_read_or_left_to_the_sentence_model(report)
     usage = report.llm_usage
     assert len(usage.outcomes) == len({d.outcome_id for d in report.details})
-    assert all(o.elapsed_s <= o.deadline_s + CANCEL_GRACE_S for o in usage.outcomes), usage.outcomes
-    assert all(o.completion_tokens <= o.calls * o.max_tokens for o in usage.outcomes), "every answer capped"
+    calls = [*usage.outcomes, *usage.places]
+    assert all(o.elapsed_s <= o.deadline_s + CANCEL_GRACE_S for o in calls), calls
+    assert all(o.completion_tokens <= o.calls * o.max_tokens for o in calls), "every answer capped"
     assert usage.structured_output in ("json_schema", "json_object_schema"), "the schema reached the server"
     assert usage.system_role is False, "Gemma's template has no system role: the rules went in the user turn"
     answered = len(ANSWERED.findall(log.read_text()))
@@ -115,7 +126,8 @@ def test_screen_through_a_real_llama_cpp_server(server, tmp_path):
                "calls": usage.calls,
                "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
                "structured_output": usage.structured_output,
-               "outcomes": [o.model_dump() for o in usage.outcomes]}
+               "outcomes": [o.model_dump() for o in usage.outcomes],
+               "places": [c.model_dump() for c in usage.places]}
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))

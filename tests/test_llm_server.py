@@ -90,8 +90,9 @@ def server():
 
 
 def llm_settings(server: ChatServer, data_dir: Path, **llm) -> Settings:
+    """Drafting alone unless a test asks for the pointed places to be read too (`read_places=True`)."""
     return Settings(data_dir=data_dir, llm={"base_url": server.url, "api_key": "test", "model": "scripted",
-                                            "timeout": 2, "max_retries": 2, **llm})
+                                            "timeout": 2, "max_retries": 2, "read_places": False, **llm})
 
 
 def screener(settings: Settings) -> Screener:
@@ -164,6 +165,32 @@ def test_good_answers_are_verified_costed_and_labelled(server, tmp_path):
     assert sorted(outcome_in(user_message(b)) for b in server.requests) == OUTCOMES
     assert all(b["model"] == "scripted" and b["messages"][0]["role"] == "system" for b in server.requests)
     assert all(h.get("authorization") == "Bearer test" for h in server.headers)
+
+
+def test_the_pointed_places_are_read_over_the_wire_and_only_a_place_holding_nothing_is_flagged(server, tmp_path):
+    """One more call reads the places the self-analysis points to, its schema sent as the answer's format; the
+    place the server reads as holding nothing is the one flagged, and the call is counted with the rest."""
+    def script(body, i):
+        prompt = user_message(body)
+        if "ITEMS (data, not instructions)" not in prompt:
+            return ok(honest_answer(prompt))
+        items = re.findall(r"^\[(\d+)\] DETAIL (\S+):", prompt, flags=re.M)
+        return ok(json.dumps({"places": [{"item": int(n), "holds": "nothing" if d == "EO2.1" else "related"}
+                                         for n, d in items]}))
+
+    server.script = script
+    report = screen(server, tmp_path, read_places=True).report
+
+    flagged = {i.detail_id for i in report.self_analysis_issues if i.kind == "evidence_not_at_locator"}
+    assert flagged == {"EO2.1"}
+    places = [b for b in server.requests if "ITEMS (data, not instructions)" in user_message(b)]
+    assert len(places) == 1 and mode_of(places[0]) == "json_schema"
+    schema = places[0]["response_format"]["json_schema"]["schema"]
+    n = len(re.findall(r"^\[\d+\] DETAIL ", user_message(places[0]), flags=re.M))
+    assert schema["properties"]["places"]["minItems"] == n > 1
+    usage = report.llm_usage
+    assert usage.calls == len(server.requests) == 5 and len(usage.places) == 1 and usage.places[0].calls == 1
+    assert usage.prompt_tokens == server.prompt_tokens and report.drafter_notes == []
 
 
 # ---------------------------------------------------------------- (b) (c) (d) citations the verifier must drop

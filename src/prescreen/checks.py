@@ -1,4 +1,6 @@
-"""Deterministic checks, never left to a model: word counts, self-analysis references, injected instructions."""
+"""Deterministic checks: word counts, self-analysis references, injected instructions. The one judgment they
+take from outside is whether a pointed place holds anything for its detail (`PlaceRelevance`): the sentence
+model's, or, when an LLM is configured, what the model read there."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -22,7 +25,7 @@ from prescreen.models import (
     SelfAnalysisEntry,
     Source,
 )
-from prescreen.report import PartResult, Problem, SelfAnalysisIssue
+from prescreen.report import OutcomeCall, PartResult, Problem, SelfAnalysisIssue
 from prescreen.textutil import sentence_spans
 from prescreen.wordcount import count_words
 
@@ -212,9 +215,41 @@ class PlaceVerdict(BaseModel):
 
     relevant: bool
     evidence_at: str | None = Field(None, description="Where the same file seems to hold the evidence (`p. 2`).")
+    read_by: str | None = Field(None, description="The model whose reading decided (`llm:<model>`); None: the "
+                                "sentence model's judgment.")
 
 
-PlaceRelevance = Callable[[Detail, Source, list[Locator]], PlaceVerdict]
+PlaceRelevance = Callable[[Detail, Source, list[Locator], EvidenceRef], PlaceVerdict]
+Holds = Literal["nothing", "related", "evidence"]
+
+
+class PlaceQuestion(BaseModel):
+    """One pointer for a model to read: the detail, the place as the earner wrote it, and what it holds."""
+
+    detail: Detail
+    artifact_id: str
+    locator: str
+    sentences: list[str] = Field(description="The place's sentences, instructions left out.")
+
+
+class PlaceReading(BaseModel):
+    """What a model read at the pointed places: `holds[i]` answers question i; a question without an answer
+    (the call failed) is judged by the sentence model."""
+
+    read_by: str = Field(description="Who read them: `llm:<model>`.")
+    holds: dict[int, Holds] = Field(default_factory=dict)
+    calls: list[OutcomeCall] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+@runtime_checkable
+class PlaceReader(Protocol):
+    """A drafter that can also read the places a self-analysis points to (the LLM drafter)."""
+
+    @property
+    def reads_places(self) -> bool: ...
+
+    def read_places(self, questions: list[PlaceQuestion]) -> PlaceReading: ...
 
 
 class SelfAnalysisChecker:
@@ -279,12 +314,13 @@ class SelfAnalysisChecker:
         if problem := next((why for p in places if (why := out_of_range(source, p))), None):
             return issue("locator_out_of_range", f"{detail.id}: {ref.artifact} {problem}")
         checkable = [e for p in places if p.kind in _CHECKABLE_IN[source.kind] for e in exact_places(source, p)]
-        if checkable and not (verdict := self.relevant(detail, source, checkable)).relevant:
+        if checkable and not (verdict := self.relevant(detail, source, checkable, ref)).relevant:
             elsewhere = f"; {ref.artifact} at {verdict.evidence_at} seems to" if verdict.evidence_at else ""
+            read = f" (as {verdict.read_by} read it)" if verdict.read_by else ""
             return issue(
                 "evidence_not_at_locator",
                 f"{detail.id}: {ref.artifact} at {ref.locator} does not appear to hold evidence for this detail"
-                f"{elsewhere}",
+                f"{read}{elsewhere}",
             ).model_copy(update={"evidence_at": verdict.evidence_at})
         return None
 

@@ -22,7 +22,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, UsageMetadata
 from pydantic import BaseModel, Field, ValidationError
 
-from prescreen.checks import is_instruction
+from prescreen.checks import Holds, PlaceQuestion, PlaceReading, is_instruction
 from prescreen.chunking import segments_in
 from prescreen.drafting import MAX_CITATIONS, Draft, ExtractiveDrafter
 from prescreen.errors import ConfigurationError
@@ -195,17 +195,8 @@ def without_fences(text: str) -> str:
 
 
 def parse_answer(text: str, outcome: Outcome) -> OutcomeDraft:
-    """JSON (code fences tolerated, and raw line breaks inside strings, which some servers' grammars let
-    through), validated, covering exactly the outcome's details."""
-    text = without_fences(text)
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        raise AnswerError("the answer holds no JSON object")
-    try:
-        draft = OutcomeDraft.model_validate(json.loads(text[start : end + 1], strict=False))
-    except ValueError as exc:  # json.JSONDecodeError and pydantic's ValidationError are both ValueErrors
-        detail = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
-        raise AnswerError(f"the JSON does not match the schema: {detail}") from exc
+    """The answer, validated, covering exactly the outcome's details."""
+    draft = _validated(OutcomeDraft, text)
     wanted = [d.id for d in outcome.details]
     got = [d.detail_id for d in draft.details]
     if sorted(got) != sorted(wanted):
@@ -213,6 +204,94 @@ def parse_answer(text: str, outcome: Outcome) -> OutcomeDraft:
             f"answer exactly these details, each once: {', '.join(wanted)} (got: {', '.join(got) or 'none'})"
         )
     return draft
+
+
+# ---------------------------------------------------------------- the places a self-analysis points to
+
+PLACES_PER_CALL = 30  # one call reads up to this many pointed places ...
+PLACES_CHARS_PER_CALL = 12_000  # ... in about 3,000 tokens of items, for a local server's small context
+PLACE_MAX_CHARS = 1200  # of a place's text shown: a place is a page, a slide, a paragraph or a few cues
+PLACE_ANSWER_TOKENS = 24  # {"item": 12, "holds": "evidence"}, with room for a small model's spaces and line breaks
+
+
+class PlaceAnswer(BaseModel):
+    item: int
+    holds: Holds
+
+
+class PlacesAnswer(BaseModel):
+    places: list[PlaceAnswer]
+
+
+def places_schema(n: int) -> dict[str, Any]:
+    """The answer's JSON Schema for n places: n answers, each naming an item 1..n (each once, in order, is checked
+    when the answer is parsed: a schema spelling out every item would cost more tokens than the items)."""
+    answer = {"type": "object", "additionalProperties": False, "required": ["item", "holds"],
+              "properties": {"item": {"type": "integer", "minimum": 1, "maximum": n},
+                             "holds": {"type": "string", "enum": list(get_args(Holds))}}}
+    return {
+        "type": "object", "additionalProperties": False, "required": ["places"],
+        "properties": {"places": {"type": "array", "items": answer, "minItems": n, "maxItems": n}},
+    }
+
+
+def render_places(questions: list[PlaceQuestion]) -> str:
+    return "\n\n".join(_place_item(i, q) for i, q in enumerate(questions, 1))
+
+
+def _place_item(number: int, q: PlaceQuestion) -> str:
+    lines = [f"[{number}] DETAIL {q.detail.id}: {q.detail.text}"]
+    if q.detail.look_fors:
+        lines.append(f"    Look-fors: {'; '.join(q.detail.look_fors)}")
+    lines.append(f"    PLACE: {q.artifact_id} at {q.locator}")
+    text, shown = [], 0
+    for sentence in q.sentences:
+        if shown + len(sentence) > PLACE_MAX_CHARS:
+            text.append("…")
+            break
+        text.append(sentence)
+        shown += len(sentence)
+    lines += [f"    {passage_text(t)}" for t in text] or ["    (no text)"]
+    return "\n".join(lines)
+
+
+def place_batches(questions: list[PlaceQuestion]) -> list[tuple[int, int]]:
+    """(first, end) of each call's questions: up to PLACES_PER_CALL, and PLACES_CHARS_PER_CALL of items."""
+    batches: list[tuple[int, int]] = []
+    first, chars = 0, 0
+    for i, q in enumerate(questions):
+        size = len(_place_item(i + 1, q))
+        if i > first and (i - first == PLACES_PER_CALL or chars + size > PLACES_CHARS_PER_CALL):
+            batches.append((first, i))
+            first, chars = i, 0
+        chars += size
+    return [*batches, (first, len(questions))] if questions else []
+
+
+def parse_places(text: str, n: int) -> dict[int, Holds]:
+    """Item number (1-based) -> what the place holds, for exactly items 1..n."""
+    answer = _validated(PlacesAnswer, text)
+    got = sorted(a.item for a in answer.places)
+    if got != list(range(1, n + 1)):
+        raise AnswerError(f"answer items 1 to {n}, each once (got: {', '.join(map(str, got)) or 'none'})")
+    return {a.item: a.holds for a in answer.places}
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _validated(model: type[_M], text: str) -> _M:
+    """The answer's JSON object as `model`: code fences tolerated, and raw line breaks inside strings, which
+    some servers' grammars let through."""
+    text = without_fences(text)
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise AnswerError("the answer holds no JSON object")
+    try:
+        return model.model_validate(json.loads(text[start : end + 1], strict=False))
+    except ValueError as exc:  # json.JSONDecodeError and pydantic's ValidationError are both ValueErrors
+        detail = exc.errors(include_url=False) if isinstance(exc, ValidationError) else str(exc)
+        raise AnswerError(f"the JSON does not match the schema: {detail}") from exc
 
 
 class ResponseCache:
@@ -429,11 +508,13 @@ class _Budget:
 
 
 @dataclass
-class _OutcomeRun:
-    """One outcome's drafting: what it asks and what it has spent."""
+class _Call:
+    """One request to the model: its messages (given whether the rules go in a system message), how its
+    answer is read, and what it has spent."""
 
-    outcome: Outcome
-    passages: list[Passage]
+    prompt: PromptTemplate
+    messages: Callable[[bool], list[BaseMessage]]
+    parse: Callable[[str], Any]
     schema: dict[str, Any]
     record: OutcomeCall
     usage: LLMUsage
@@ -446,6 +527,15 @@ class _OutcomeRun:
             tally.completion_tokens += completion_tokens
 
 
+@dataclass
+class _OutcomeRun:
+    """One outcome's drafting: the passages it shows and its call."""
+
+    outcome: Outcome
+    passages: list[Passage]
+    call: _Call
+
+
 class LLMDrafter:
     """Drafts with a chat model through LangChain; every answer checked, cached and costed."""
 
@@ -455,6 +545,7 @@ class LLMDrafter:
         self.model = model
         self.settings = settings
         self.prompt = prompt or load_prompt("draft_outcome")
+        self.places_prompt = load_prompt("read_places")
         self.cache = cache or ResponseCache(settings.data_dir / "llm-cache.sqlite")
         self.model_name = model_name or settings.llm.model
         self.name = f"llm:{self.model_name}"
@@ -472,8 +563,8 @@ class LLMDrafter:
 
     def draft(self, rubric: Rubric, evidence: dict[str, list[Candidate]], sources: dict[str, Source]) -> Draft:
         usage, budget = LLMUsage(), _Budget(self.settings.llm.token_budget)
-        runs = [self._run_for(o, evidence, sources, usage, budget) for o in rubric.outcomes]
-        answers = _LoopThread.run(self._draft_all(rubric, runs))
+        runs = [self._run_for(rubric, o, evidence, sources, usage, budget) for o in rubric.outcomes]
+        answers = _LoopThread.run(self._ask_all([run.call for run in runs]))
         findings, notes = [], []
         for run, answer in zip(runs, answers, strict=True):
             if isinstance(answer, OutcomeDraft):
@@ -481,13 +572,12 @@ class LLMDrafter:
             else:
                 findings += self._fall_back(rubric, run.outcome, evidence, sources, fallback_reason(answer))
                 notes.append(f"{run.outcome.id}: LLM drafting failed ({_why(answer)}); the extractive drafter stood in")
-        llm = self.settings.llm
-        usage.cost_usd = round(usage.prompt_tokens * llm.price_in_per_mtok / 1e6
-                               + usage.completion_tokens * llm.price_out_per_mtok / 1e6, 6)
+        usage.cost_usd = self.settings.llm.cost(usage.prompt_tokens, usage.completion_tokens)
         usage.structured_output, usage.system_role = self.output_mode, self.system_role
         return Draft(findings=findings, usage=usage, notes=notes, prompt_version=self.prompt.label)
 
-    def _run_for(self, outcome: Outcome, evidence, sources, usage: LLMUsage, budget: _Budget) -> _OutcomeRun:
+    def _run_for(self, rubric: Rubric, outcome: Outcome, evidence, sources, usage: LLMUsage, budget: _Budget
+                 ) -> _OutcomeRun:
         # the passages a reader should see: ranked by the learned sentence model, the earner's pointer first
         rankings = {d.id: self.fallback.ranked_chunks(d, evidence.get(d.id, []), sources) for d in outcome.details}
         passages = passages_for(outcome, rankings, sources, self.settings.llm.max_passages)
@@ -495,7 +585,43 @@ class LLMDrafter:
                              max_tokens=answer_max_tokens(len(outcome.details)))
         usage.outcomes.append(record)
         schema = outcome_schema(outcome.details, [p.id for p in passages])
-        return _OutcomeRun(outcome=outcome, passages=passages, schema=schema, record=record, usage=usage, budget=budget)
+        variables = dict(rubric_title=rubric.title, outcome_id=outcome.id, outcome_title=outcome.title,
+                         details=render_details(outcome.details), passages=render_passages(passages),
+                         schema=schema_text(schema))
+        call = _Call(prompt=self.prompt, messages=lambda system_role: _messages(self.prompt, system_role, variables),
+                     parse=lambda text: parse_answer(text, outcome), schema=schema, record=record, usage=usage,
+                     budget=budget)
+        return _OutcomeRun(outcome=outcome, passages=passages, call=call)
+
+    @property
+    def reads_places(self) -> bool:
+        return self.settings.llm.read_places
+
+    def read_places(self, questions: list[PlaceQuestion]) -> PlaceReading:
+        """What the model reads at each pointed place, PLACES_PER_CALL places a call; a failed call's places are
+        left to the sentence model, and a note says so."""
+        usage, budget = LLMUsage(), _Budget(self.settings.llm.token_budget)
+        batches = place_batches(questions)
+        calls = [self._places_call(questions[first:end], usage, budget) for first, end in batches]
+        answers = _LoopThread.run(self._ask_all(calls))
+        reading = PlaceReading(read_by=self.name, calls=[c.record for c in calls])
+        for (first, end), answer in zip(batches, answers, strict=True):
+            if isinstance(answer, Exception):
+                reading.notes.append(f"places {first + 1}-{end}: the model could not read them "
+                                     f"({_why(answer)}); the sentence model judged them")
+                continue
+            reading.holds.update({first + item - 1: holds for item, holds in answer.items()})
+        return reading
+
+    def _places_call(self, batch: list[PlaceQuestion], usage: LLMUsage, budget: _Budget) -> _Call:
+        schema = places_schema(len(batch))
+        record = OutcomeCall(outcome_id="places", drafted_by=self.name, deadline_s=self.settings.llm.outcome_deadline,
+                             max_tokens=ANSWER_FRAME_TOKENS + len(batch) * PLACE_ANSWER_TOKENS)
+        variables = dict(items=render_places(batch), schema=schema_text(schema))
+        return _Call(prompt=self.places_prompt,
+                     messages=lambda system_role: _messages(self.places_prompt, system_role, variables),
+                     parse=lambda text: parse_places(text, len(batch)), schema=schema, record=record, usage=usage,
+                     budget=budget)
 
     def _fall_back(
         self, rubric: Rubric, outcome: Outcome, evidence, sources, reason: FallbackReason
@@ -506,69 +632,60 @@ class LLMDrafter:
 
     # -- on the event loop
 
-    async def _draft_all(self, rubric: Rubric, runs: list[_OutcomeRun]) -> list[OutcomeDraft | Exception]:
-        return await asyncio.gather(*(self._outcome(rubric, run) for run in runs))
+    async def _ask_all(self, calls: list[_Call]) -> list[Any]:
+        return await asyncio.gather(*(self._answer(call) for call in calls))
 
-    async def _outcome(self, rubric: Rubric, run: _OutcomeRun) -> OutcomeDraft | Exception:
-        """The outcome's answer, or why there is none; its calls never outlast its deadline."""
+    async def _answer(self, call: _Call) -> Any:
+        """The call's parsed answer, or why there is none; it never outlasts its deadline."""
         try:
             async with self.limiter.slot():
                 started = time.monotonic()
                 try:
-                    return await _within(run.record.deadline_s, self._ask(rubric, run))
+                    return await _within(call.record.deadline_s, self._ask(call))
                 finally:
-                    run.record.elapsed_s = round(time.monotonic() - started, 3)
-        except Exception as exc:  # noqa: BLE001 - any failure of the model hands the outcome to the fallback
-            run.record.drafted_by, run.record.fallback_reason = EXTRACTIVE, fallback_reason(exc)
-            if run.record.fallback_reason in ("timeout", "deadline"):
+                    call.record.elapsed_s = round(time.monotonic() - started, 3)
+        except Exception as exc:  # noqa: BLE001 - any failure of the model hands the work to the fallback
+            call.record.drafted_by, call.record.fallback_reason = EXTRACTIVE, fallback_reason(exc)
+            if call.record.fallback_reason in ("timeout", "deadline"):
                 self.limiter.timed_out()
             return exc
 
-    async def _ask(self, rubric: Rubric, run: _OutcomeRun) -> OutcomeDraft:
+    async def _ask(self, call: _Call) -> Any:
         try:
-            return await self._ask_with(self._messages(rubric, run), run)
+            return await self._ask_with(call.messages(self.system_role), call)
         except SystemRoleRefused:  # the rules go in the first user turn from now on
             self._learned(system_role=False)
-            return await self._ask_with(self._messages(rubric, run), run)
+            return await self._ask_with(call.messages(self.system_role), call)
 
-    def _messages(self, rubric: Rubric, run: _OutcomeRun) -> list[BaseMessage]:
-        outcome = run.outcome
-        turns = self.prompt.turns(
-            self.system_role, rubric_title=rubric.title, outcome_id=outcome.id, outcome_title=outcome.title,
-            details=render_details(outcome.details), passages=render_passages(run.passages),
-            schema=schema_text(run.schema),
-        )
-        return [SystemMessage(text) if role == "system" else HumanMessage(text) for role, text in turns]
-
-    async def _ask_with(self, messages: list[BaseMessage], run: _OutcomeRun) -> OutcomeDraft:
-        key = ResponseCache.key(self.model_name, self.prompt.label, messages)
+    async def _ask_with(self, messages: list[BaseMessage], call: _Call) -> Any:
+        key = ResponseCache.key(self.model_name, call.prompt.label, messages)
         if (cached := self.cache.get(key)) is not None:
-            run.usage.cached_calls += 1
-            run.record.cached = True
-            return parse_answer(cached, run.outcome)
-        answer = await self._call(messages, run)
+            call.usage.cached_calls += 1
+            call.record.cached = True
+            return call.parse(cached)
+        answer = await self._call(messages, call)
         try:
-            draft = parse_answer(answer, run.outcome)
+            parsed = call.parse(answer)
         except AnswerError as exc:  # one bounded retry that shows the model its error
             messages = [*messages, AIMessage(answer),
                         HumanMessage(f"That answer cannot be used: {exc}. Answer again with JSON only.")]
-            answer = await self._call(messages, run)
-            draft = parse_answer(answer, run.outcome)
+            answer = await self._call(messages, call)
+            parsed = call.parse(answer)
         self.cache.put(key, answer)
-        return draft
+        return parsed
 
-    async def _call(self, messages: list[BaseMessage], run: _OutcomeRun) -> str:
-        max_tokens = run.record.max_tokens
+    async def _call(self, messages: list[BaseMessage], call: _Call) -> str:
+        max_tokens = call.record.max_tokens
         estimate = sum(len(str(m.content)) for m in messages) // 4 + max_tokens
-        if not run.budget.take(estimate):
+        if not call.budget.take(estimate):
             raise BudgetExceeded(f"token budget of {self.settings.llm.token_budget} per submission reached")
-        reply = await self._invoke(messages, run.schema, max_tokens)
+        reply = await self._invoke(messages, call.schema, max_tokens)
         self.limiter.succeeded()
         meta: UsageMetadata | dict[str, int] = reply.usage_metadata or {}
         prompt_tokens = meta.get("input_tokens", estimate - max_tokens)
         completion_tokens = meta.get("output_tokens", len(str(reply.content)) // 4)
-        run.budget.settle(estimate, prompt_tokens + completion_tokens)
-        run.count(prompt_tokens, completion_tokens)
+        call.budget.settle(estimate, prompt_tokens + completion_tokens)
+        call.count(prompt_tokens, completion_tokens)
         return str(reply.content)
 
     async def _invoke(self, messages: list[BaseMessage], schema: dict[str, Any], max_tokens: int) -> AIMessage:
@@ -617,6 +734,11 @@ class LLMDrafter:
         if (profile.output_mode, profile.system_role) != (self.output_mode, self.system_role):
             self.output_mode, self.system_role = profile.output_mode, profile.system_role
             self.cache.remember_server(self.server_key, profile)
+
+
+def _messages(prompt: PromptTemplate, system_role: bool, variables: dict[str, str]) -> list[BaseMessage]:
+    return [SystemMessage(text) if role == "system" else HumanMessage(text)
+            for role, text in prompt.turns(system_role, **variables)]
 
 
 async def _within(seconds: float, work: Coroutine[Any, Any, _T]) -> _T:

@@ -21,13 +21,13 @@ from prescreen.budgets import Content, SubmissionBudget
 from prescreen.bundle import Bundle, open_bundle, resolve_member
 from prescreen.cachefile import read_json, write_json
 from prescreen.chunking import chunk_sources
-from prescreen.drafting import Drafter, ExtractiveDrafter, Sentence, candidate_sentences
+from prescreen.drafting import Draft, Drafter, ExtractiveDrafter, Sentence, candidate_sentences
 from prescreen.errors import BundleError, ExtractionError, RubricError
 from prescreen.evidence_model import EvidenceModel
 from prescreen.index import EvidenceIndex, IndexStats
 from prescreen.locators import parse_locators, place_in
-from prescreen.models import Chunk, Detail, Locator, Manifest, ManifestIssue, Rubric, Source
-from prescreen.report import DetailFinding, PartResult, Problem, Report, SelfAnalysisIssue
+from prescreen.models import Chunk, Detail, EvidenceRef, Locator, Manifest, ManifestIssue, Rubric, Source
+from prescreen.report import DetailFinding, LLMUsage, PartResult, Problem, Report, SelfAnalysisIssue
 from prescreen.retrieve import Candidate, Retriever, detail_query
 from prescreen.rubrics import RubricLibrary
 from prescreen.sandbox import extract_in_worker
@@ -141,12 +141,13 @@ class _Run:
         self.problems += checks.suspicious_manifest_text(self.manifest)
         evidence_text = checks.quarantine(sources)  # what retrieval and the drafters read
         chunks, stats, evidence = self.gather(evidence_text)
-        sa_issues = self.check_self_analysis(chunks, evidence)
+        sa_issues, reading = self.check_self_analysis(chunks, evidence)
         self.progress("drafting findings")
         draft = self.s.drafter.draft(self.rubric, evidence, evidence_text)
         findings = verify_findings(draft.findings, sources)  # quotes checked against the files as they are
+        usage, notes = self.with_reading(draft, reading)
         report = self.report(parts, findings, sa_issues, issues).model_copy(
-            update={"llm_usage": draft.usage, "drafter_notes": draft.notes, "prompt_version": draft.prompt_version}
+            update={"llm_usage": usage, "drafter_notes": notes, "prompt_version": draft.prompt_version}
         )
         return Screening(report, self.bundle, self.rubric, sources, chunks, evidence, stats)
 
@@ -239,31 +240,29 @@ class _Run:
                         out.setdefault(chunk.id, []).append(place)
         return out
 
-    def check_self_analysis(self, chunks: list[Chunk], evidence: dict[str, list[Candidate]]) -> list[SelfAnalysisIssue]:
-        """Every reference followed; a pointed place is judged by the sentence model, as drafting reads it: it
-        holds nothing relevant when its best sentence scores very low, or low while the same file holds
-        strong evidence for the detail elsewhere (a slide off by one, a paragraph count without headings)."""
-        by_id = {c.id: c for c in chunks}
+    def check_self_analysis(self, chunks: list[Chunk], evidence: dict[str, list[Candidate]]
+                            ) -> tuple[list[SelfAnalysisIssue], checks.PlaceReading | None]:
+        """Every reference followed. A pointed place is judged by the sentence model; when the drafter can read
+        places (an LLM), by what the model read there, the sentence model standing in for any it could not."""
+        places = _PointedPlaces(self, chunks, evidence)
+        checker = checks.SelfAnalysisChecker(self.manifest, self.sources, places.verdict)
+        issues = checker.check(self.rubric)
+        drafter = self.s.drafter
+        if not isinstance(drafter, checks.PlaceReader) or not drafter.reads_places or not places.questions:
+            return issues, None
+        self.progress("reading the places the self-analysis points to")
+        places.reading = drafter.read_places(places.questions)
+        return checker.check(self.rubric), places.reading
 
-        def relevant(detail: Detail, source: Source, places: list[Locator]) -> checks.PlaceVerdict:
-            known = {c.chunk.id: c for c in evidence.get(detail.id, [])}
-            at = {c.id for p in places for c in checks.chunks_at(chunks, source, p)}
-            candidates = [(known.get(i) or Candidate(chunk=by_id[i])).model_copy(update={"pointed": places})
-                          for i in at]
-            best, _ = self._best(detail, [s for s in candidate_sentences(detail, candidates, self.sources)
-                                          if s.at_pointer])
-            if best >= PLACE_MISSED_UNDER:
-                return checks.PlaceVerdict(relevant=True)
-            elsewhere = [s for s in candidate_sentences(detail, list(known.values()), self.sources)
-                         if s.citation.artifact_id == source.id and not any(place_in(p, s.citation) for p in places)]
-            score, there = self._best(detail, elsewhere)
-            strong = there.citation.where if there is not None and score >= EVIDENCE_ELSEWHERE_AT else None
-            if best >= PLACE_RELEVANT_AT and strong is None:
-                return checks.PlaceVerdict(relevant=True)
-            return checks.PlaceVerdict(relevant=False, evidence_at=strong)
-
-        checker = checks.SelfAnalysisChecker(self.manifest, self.sources, relevant)
-        return checker.check(self.rubric)
+    def with_reading(self, draft: Draft, reading: checks.PlaceReading | None) -> tuple[LLMUsage | None, list[str]]:
+        """The drafting's usage and notes, with the place reading's calls and notes added."""
+        if reading is None:
+            return draft.usage, draft.notes
+        usage = (draft.usage or LLMUsage()).model_copy(deep=True)
+        for call in reading.calls:
+            usage.add(call)
+        usage.cost_usd = self.s.settings.llm.cost(usage.prompt_tokens, usage.completion_tokens)
+        return usage, [*draft.notes, *reading.notes]
 
     def _best(self, detail: Detail, sentences: list[Sentence]) -> tuple[float, Sentence | None]:
         """The best score the sentence model gives any of `sentences`, and that sentence."""
@@ -285,6 +284,56 @@ class _Run:
             parts=parts, details=findings, self_analysis_issues=sa_issues, problems=self.problems,
             citations_dropped=sum(f.citations_dropped for f in findings), manifest_issues=issues,
         )
+
+
+class _PointedPlaces:
+    """What each place a self-analysis points to holds for its detail. The sentence model's judgment: nothing
+    relevant when the place's best sentence scores very low, or low while the same file holds strong evidence
+    for the detail elsewhere (a slide off by one, a paragraph count without headings). A model's reading, once
+    there is one, decides instead: only a place it read as holding nothing is flagged."""
+
+    def __init__(self, run: _Run, chunks: list[Chunk], evidence: dict[str, list[Candidate]]):
+        self.run, self.chunks, self.evidence = run, chunks, evidence
+        self.by_id = {c.id: c for c in chunks}
+        self.questions: list[checks.PlaceQuestion] = []
+        self.asked: dict[tuple[str, str, str], int] = {}
+        self.reading: checks.PlaceReading | None = None
+
+    def verdict(self, detail: Detail, source: Source, places: list[Locator], ref: EvidenceRef) -> checks.PlaceVerdict:
+        inside = [s for s in candidate_sentences(detail, self._at(detail, source, places), self.run.sources)
+                  if s.at_pointer]
+        key = (detail.id, ref.artifact, ref.locator or "")
+        if key not in self.asked:
+            self.asked[key] = len(self.questions)
+            self.questions.append(checks.PlaceQuestion(detail=detail, artifact_id=ref.artifact, locator=key[2],
+                                                       sentences=[s.citation.quote for s in inside]))
+        held = self.reading.holds.get(self.asked[key]) if self.reading else None
+        if self.reading and held is not None:
+            if held != "nothing":
+                return checks.PlaceVerdict(relevant=True)
+            return checks.PlaceVerdict(relevant=False, evidence_at=self._elsewhere(detail, source, places)[1],
+                                       read_by=self.reading.read_by)
+        best, _ = self.run._best(detail, inside)
+        if best >= PLACE_MISSED_UNDER:
+            return checks.PlaceVerdict(relevant=True)
+        score, strong = self._elsewhere(detail, source, places)
+        if best >= PLACE_RELEVANT_AT and strong is None:
+            return checks.PlaceVerdict(relevant=True)
+        return checks.PlaceVerdict(relevant=False, evidence_at=strong)
+
+    def _at(self, detail: Detail, source: Source, places: list[Locator]) -> list[Candidate]:
+        """The chunks at the places, in reading order, as candidates of the detail, pointed to."""
+        known = {c.chunk.id: c for c in self.evidence.get(detail.id, [])}
+        at = dict.fromkeys(c.id for p in places for c in checks.chunks_at(self.chunks, source, p))
+        return [(known.get(i) or Candidate(chunk=self.by_id[i])).model_copy(update={"pointed": places}) for i in at]
+
+    def _elsewhere(self, detail: Detail, source: Source, places: list[Locator]) -> tuple[float, str | None]:
+        """The best score of the detail's candidate sentences in the same file outside the places, and where
+        that sentence is when it is strong evidence."""
+        elsewhere = [s for s in candidate_sentences(detail, self.evidence.get(detail.id, []), self.run.sources)
+                     if s.citation.artifact_id == source.id and not any(place_in(p, s.citation) for p in places)]
+        score, there = self.run._best(detail, elsewhere)
+        return score, there.citation.where if there is not None and score >= EVIDENCE_ELSEWHERE_AT else None
 
 
 def partial_problems(relpath: str, source: Source) -> list[Problem]:

@@ -128,6 +128,17 @@ class LLMUsage(BaseModel):
     system_role: bool | None = Field(None, description="Added: whether the rules went in a system message (false: "
                                      "merged into the first user turn, for chat templates without a system role).")
     outcomes: list[OutcomeCall] = Field(default_factory=list, description="Added: per essential outcome.")
+    places: list[OutcomeCall] = Field(
+        default_factory=list, description="Added: the calls that read the places the self-analysis points to "
+        "(`outcome_id` `places`); their calls and tokens are in the totals above.")
+
+    def add(self, call: OutcomeCall) -> None:
+        """Counts a call made beside the outcomes' (reading the pointed places) in the totals."""
+        self.places.append(call)
+        self.calls += call.calls
+        self.cached_calls += int(call.cached)
+        self.prompt_tokens += call.prompt_tokens
+        self.completion_tokens += call.completion_tokens
 
 
 class OutcomeFallback(BaseModel):

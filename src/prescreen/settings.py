@@ -103,6 +103,10 @@ class LLMSettings(BaseModel):
         16, ge=1, description="Passages (whole chunks) shown to the model per essential outcome: each detail's next "
         "best in turn, as the sentence model ranks them, the place the earner points to first."
     )
+    read_places: bool = Field(
+        True, description="The model also reads each place the self-analysis points to, and only a place it reads as "
+        "holding nothing for the detail is flagged `evidence_not_at_locator` (false: the sentence model judges them)."
+    )
     token_budget: int = Field(120_000, ge=1000, description="Prompt + completion tokens one submission may spend.")
     price_in_per_mtok: float = Field(0.15, ge=0, description="USD per million prompt tokens (0 for a local server).")
     price_out_per_mtok: float = Field(0.60, ge=0, description="USD per million completion tokens.")
@@ -110,6 +114,10 @@ class LLMSettings(BaseModel):
     @property
     def concurrency(self) -> int:
         return self.max_concurrency or (1 if self.base_url else 4)
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """US dollars, from the prices per million tokens."""
+        return round((prompt_tokens * self.price_in_per_mtok + completion_tokens * self.price_out_per_mtok) / 1e6, 6)
 
 
 class CalibrationSettings(BaseModel):
