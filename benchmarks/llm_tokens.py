@@ -9,7 +9,9 @@ Both designs go through the real client (ChatOpenAI from make_chat_model) to a l
 the same way for both, by that server: ceil(chars / 4) of all message contents of a request for the prompt, and
 of the answer's content for the completion (the JSON schema sent as response_format is not counted; the
 same schema inside the prompt is). The naive
-design renders the same prompt template for one detail, with passages_for() on a one-detail outcome.
+design renders the same prompt template for one detail, with passages_for() on a one-detail outcome. Reading
+the places the self-analysis points to (one more call per 30 places) is the same for both designs and is
+left out.
 Retrieval is real: the packaged embedding model (LocalEmbeddings), Chroma on disk in a temporary folder.
 """
 
@@ -88,6 +90,7 @@ def measure(name: str, bundle: Path, data_dir: Path, server: ChatServer, embedde
             max_passages: int | None = None) -> dict:
     settings = Settings(data_dir=data_dir, llm={
         "base_url": server.url, "api_key": "bench", "model": "scripted", "token_budget": 10_000_000,
+        "read_places": False,  # reading the pointed places is one more call either way: drafting is compared
     })
     model = make_chat_model(settings)
     if max_passages:  # the design's passages per call; the naive design keeps every candidate of its detail

@@ -264,11 +264,6 @@ class _Run:
         usage.cost_usd = self.s.settings.llm.cost(usage.prompt_tokens, usage.completion_tokens)
         return usage, [*draft.notes, *reading.notes]
 
-    def _best(self, detail: Detail, sentences: list[Sentence]) -> tuple[float, Sentence | None]:
-        """The best score the sentence model gives any of `sentences`, and that sentence."""
-        scores = self.s.evidence_model.score_sentences(detail, [s.input for s in sentences])
-        return max(zip(scores, sentences, strict=True), key=lambda pair: pair[0], default=(0.0, None))
-
     # -- report
 
     def report(self, parts: list[PartResult], findings: list[DetailFinding], sa_issues, issues) -> Report:
@@ -296,24 +291,31 @@ class _PointedPlaces:
         self.run, self.chunks, self.evidence = run, chunks, evidence
         self.by_id = {c.id: c for c in chunks}
         self.questions: list[checks.PlaceQuestion] = []
-        self.asked: dict[tuple[str, str, str], int] = {}
+        self.asked: dict[tuple[str, str, str], int] = {}  # a pointer -> its question's index
+        self.judged: dict[tuple[str, str, str], checks.PlaceVerdict] = {}  # ... and the sentence model's verdict
         self.reading: checks.PlaceReading | None = None
 
     def verdict(self, detail: Detail, source: Source, places: list[Locator], ref: EvidenceRef) -> checks.PlaceVerdict:
-        inside = [s for s in candidate_sentences(detail, self._at(detail, source, places), self.run.sources)
-                  if s.at_pointer]
         key = (detail.id, ref.artifact, ref.locator or "")
-        if key not in self.asked:
+        if key not in self.judged:  # the first pass: the sentence model judges, and the question is kept
+            inside = [s for s in candidate_sentences(detail, self._at(detail, source, places), self.run.sources)
+                      if s.at_pointer]
             self.asked[key] = len(self.questions)
             self.questions.append(checks.PlaceQuestion(detail=detail, artifact_id=ref.artifact, locator=key[2],
                                                        sentences=[s.citation.quote for s in inside]))
+            self.judged[key] = self._judged(detail, source, places, inside)
         held = self.reading.holds.get(self.asked[key]) if self.reading else None
-        if self.reading and held is not None:
-            if held != "nothing":
-                return checks.PlaceVerdict(relevant=True)
-            return checks.PlaceVerdict(relevant=False, evidence_at=self._elsewhere(detail, source, places)[1],
-                                       read_by=self.reading.read_by)
-        best, _ = self.run._best(detail, inside)
+        if self.reading is None or held is None:
+            return self.judged[key]
+        if held != "nothing":
+            return checks.PlaceVerdict(relevant=True)
+        return checks.PlaceVerdict(relevant=False, evidence_at=self._elsewhere(detail, source, places)[1],
+                                   read_by=self.reading.read_by)
+
+    def _judged(self, detail: Detail, source: Source, places: list[Locator], inside: list[Sentence]
+                ) -> checks.PlaceVerdict:
+        """The sentence model's verdict on a place, from its sentences."""
+        best, _ = self._best(detail, inside)
         if best >= PLACE_MISSED_UNDER:
             return checks.PlaceVerdict(relevant=True)
         score, strong = self._elsewhere(detail, source, places)
@@ -332,8 +334,13 @@ class _PointedPlaces:
         that sentence is when it is strong evidence."""
         elsewhere = [s for s in candidate_sentences(detail, self.evidence.get(detail.id, []), self.run.sources)
                      if s.citation.artifact_id == source.id and not any(place_in(p, s.citation) for p in places)]
-        score, there = self.run._best(detail, elsewhere)
+        score, there = self._best(detail, elsewhere)
         return score, there.citation.where if there is not None and score >= EVIDENCE_ELSEWHERE_AT else None
+
+    def _best(self, detail: Detail, sentences: list[Sentence]) -> tuple[float, Sentence | None]:
+        """The best score the sentence model gives any of `sentences`, and that sentence."""
+        scores = self.run.s.evidence_model.score_sentences(detail, [s.input for s in sentences])
+        return max(zip(scores, sentences, strict=True), key=lambda pair: pair[0], default=(0.0, None))
 
 
 def partial_problems(relpath: str, source: Source) -> list[Problem]:
