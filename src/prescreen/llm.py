@@ -1,4 +1,5 @@
-"""The LLM drafter: any OpenAI-compatible model drafts findings, one call per essential outcome.
+"""The LLM drafter: any OpenAI-compatible model drafts findings, one call per essential outcome, and reads
+the places the self-analysis points to (`read_places`), up to 30 a call.
 
 Never trusted: the model may cite only passage ids it was shown, every quote goes through the shared
 verifier, and text that addresses an AI or an assessor is taken out of the passages before the model
@@ -224,8 +225,8 @@ class PlacesAnswer(BaseModel):
 
 
 def places_schema(n: int) -> dict[str, Any]:
-    """The answer's JSON Schema for n places: n answers, each naming an item 1..n (each once, in order, is checked
-    when the answer is parsed: a schema spelling out every item would cost more tokens than the items)."""
+    """The answer's JSON Schema for n places: n answers, each naming an item 1..n (that each is named once is
+    checked when the answer is parsed: a schema spelling out every item would cost more tokens than the items)."""
     answer = {"type": "object", "additionalProperties": False, "required": ["item", "holds"],
               "properties": {"item": {"type": "integer", "minimum": 1, "maximum": n},
                              "holds": {"type": "string", "enum": list(get_args(Holds))}}}
