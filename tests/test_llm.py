@@ -392,6 +392,16 @@ def test_places_are_read_in_batches_and_a_failed_batch_is_left_to_the_sentence_m
     assert again.holds == reading.holds and again.calls[0].cached, "the answer is cached like a draft"
 
 
+def test_reading_places_spends_only_what_drafting_left_of_the_token_budget(tmp_path):
+    questions = [question("EO2.1", "Parking is on the upper lot.")]
+    d, model = drafter(places_answer, tmp_path, token_budget=5000)
+    reading = d.read_places(questions, spent=4900)
+    assert reading.holds == {} and model.prompts == [] and reading.calls[0].fallback_reason == "token_budget"
+    assert reading.notes == ["places 1-1: the model could not read them (BudgetExceeded: token budget of 5000 per "
+                             "submission reached); the sentence model judged them"]
+    assert d.read_places(questions, spent=0).holds == {0: "evidence"}
+
+
 def test_a_call_reads_no_more_places_than_a_small_context_holds():
     short = [question("EO2.1", "We launched advisory.")] * (PLACES_PER_CALL + 1)
     assert place_batches(short) == [(0, PLACES_PER_CALL), (PLACES_PER_CALL, PLACES_PER_CALL + 1)]
@@ -441,7 +451,7 @@ from prescreen.pipeline import Screener
 from prescreen.settings import Settings
 from tests.fakes import ScriptedChatModel, StemHashEmbeddings
 asked = []
-LLMDrafter.read_places = lambda self, questions: asked.append(render_places(questions)) or None
+LLMDrafter.read_places = lambda self, questions, spent=0: asked.append(render_places(questions)) or None
 settings = Settings(data_dir=Path(sys.argv[1]), llm={"model": "fake"})
 drafter = LLMDrafter(ScriptedChatModel(responses=[], script=lambda m: "{}", prompts=[]), settings)
 Screener(settings, embedder=StemHashEmbeddings(), drafter=drafter).screen(Path(sys.argv[2]))

@@ -249,7 +249,9 @@ class PlaceReader(Protocol):
     @property
     def reads_places(self) -> bool: ...
 
-    def read_places(self, questions: list[PlaceQuestion]) -> PlaceReading: ...
+    def read_places(self, questions: list[PlaceQuestion], spent: int = 0) -> PlaceReading:
+        """What the model read at each place, spending at most the token budget less `spent`."""
+        ...
 
 
 class SelfAnalysisChecker:

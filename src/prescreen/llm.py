@@ -598,10 +598,11 @@ class LLMDrafter:
     def reads_places(self) -> bool:
         return self.settings.llm.read_places
 
-    def read_places(self, questions: list[PlaceQuestion]) -> PlaceReading:
-        """What the model reads at each pointed place, PLACES_PER_CALL places a call; a failed call's places are
-        left to the sentence model, and a note says so."""
-        usage, budget = LLMUsage(), _Budget(self.settings.llm.token_budget)
+    def read_places(self, questions: list[PlaceQuestion], spent: int = 0) -> PlaceReading:
+        """What the model reads at each pointed place, PLACES_PER_CALL places a call, within what the submission's
+        token budget has left (drafting `spent` the rest); a failed call's places are left to the sentence model,
+        and a note says so."""
+        usage, budget = LLMUsage(), _Budget(self.settings.llm.token_budget - spent)
         batches = place_batches(questions)
         calls = [self._places_call(questions[first:end], usage, budget) for first, end in batches]
         answers = _LoopThread.run(self._ask_all(calls))

@@ -141,9 +141,9 @@ class _Run:
         self.problems += checks.suspicious_manifest_text(self.manifest)
         evidence_text = checks.quarantine(sources)  # what retrieval and the drafters read
         chunks, stats, evidence = self.gather(evidence_text)
-        sa_issues, reading = self.check_self_analysis(chunks, evidence)
         self.progress("drafting findings")
         draft = self.s.drafter.draft(self.rubric, evidence, evidence_text)
+        sa_issues, reading = self.check_self_analysis(chunks, evidence, spent=_tokens(draft.usage))
         findings = verify_findings(draft.findings, sources)  # quotes checked against the files as they are
         usage, notes = self.with_reading(draft, reading)
         report = self.report(parts, findings, sa_issues, issues).model_copy(
@@ -240,10 +240,11 @@ class _Run:
                         out.setdefault(chunk.id, []).append(place)
         return out
 
-    def check_self_analysis(self, chunks: list[Chunk], evidence: dict[str, list[Candidate]]
+    def check_self_analysis(self, chunks: list[Chunk], evidence: dict[str, list[Candidate]], spent: int = 0
                             ) -> tuple[list[SelfAnalysisIssue], checks.PlaceReading | None]:
         """Every reference followed. A pointed place is judged by the sentence model; when the drafter can read
-        places (an LLM), by what the model read there, the sentence model standing in for any it could not."""
+        places (an LLM), by what the model read there, the sentence model standing in for any it could not. The
+        reading may spend what drafting (`spent` tokens) left of the submission's token budget."""
         places = _PointedPlaces(self, chunks, evidence)
         checker = checks.SelfAnalysisChecker(self.manifest, self.sources, places.verdict)
         issues = checker.check(self.rubric)
@@ -251,7 +252,7 @@ class _Run:
         if not isinstance(drafter, checks.PlaceReader) or not drafter.reads_places or not places.questions:
             return issues, None
         self.progress("reading the places the self-analysis points to")
-        places.reading = drafter.read_places(places.questions)
+        places.reading = drafter.read_places(places.questions, spent=spent)
         return checker.check(self.rubric), places.reading
 
     def with_reading(self, draft: Draft, reading: checks.PlaceReading | None) -> tuple[LLMUsage | None, list[str]]:
@@ -341,6 +342,10 @@ class _PointedPlaces:
         """The best score the sentence model gives any of `sentences`, and that sentence."""
         scores = self.run.s.evidence_model.score_sentences(detail, [s.input for s in sentences])
         return max(zip(scores, sentences, strict=True), key=lambda pair: pair[0], default=(0.0, None))
+
+
+def _tokens(usage: LLMUsage | None) -> int:
+    return usage.prompt_tokens + usage.completion_tokens if usage else 0
 
 
 def partial_problems(relpath: str, source: Source) -> list[Problem]:
